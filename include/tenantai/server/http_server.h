@@ -1,0 +1,100 @@
+// HttpServer: a small embeddable HTTP/1.1 front end on Boost.Beast for tenantai services.
+// It owns the listening socket and its I/O threads; routes map (method, path) to handlers.
+// Bad input never reaches a handler unchecked: oversized headers/bodies get 413/431, malformed
+// requests 400, slow clients are cut off by a per-request read timeout, and every error is a
+// JSON body {"error":{"code":...,"message":...}}.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tenantai/core/error.h"
+
+namespace tenantai::server {
+
+// One parsed request as handlers see it. Header names are lower-cased.
+struct HttpRequest {
+  std::string method;                         // "GET", "POST", ...
+  std::string target;                         // path + query, as sent
+  std::string path;                           // without the query string
+  std::map<std::string, std::string> query;   // decoded query parameters
+  std::map<std::string, std::string> headers; // lower-case names
+  std::string body;
+  std::string remote_address;
+
+  // The header value, or "" if absent.
+  std::string header(std::string_view name) const;
+  // The token of "Authorization: Bearer <token>", or "" if absent/malformed.
+  std::string bearer_token() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (e.g. Retry-After)
+
+  static HttpResponse json(int status, std::string body);
+  // {"error":{"code":"<code>","message":"<message>"}} with the status for the code.
+  static HttpResponse error(const Error& error);
+  static HttpResponse error(int status, std::string_view code, std::string_view message);
+};
+
+// The HTTP status an ErrorCode maps to (Unauthenticated 401, RateLimited 429, ...).
+int http_status_for(ErrorCode code) noexcept;
+
+// Handlers run on the server's I/O threads and may block briefly. A tenantai::Error thrown by a
+// handler becomes its JSON error response; any other exception a 500 without internals.
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";  // loopback by default; bind wider only on purpose
+  std::uint16_t port = 0;              // 0 = an ephemeral port (see HttpServer::port())
+  std::size_t threads = 2;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};  // per request, headers+body
+  std::size_t max_connections = 1024;  // beyond this, new connections are closed at once
+};
+
+// Thread-safe: route() before start(); start/stop from any one thread.
+class HttpServer {
+ public:
+  explicit HttpServer(HttpServerOptions options = {});
+  ~HttpServer();  // stops (gracefully) if running
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Registers a handler for an exact path. Unknown paths → 404, known path + wrong method → 405.
+  void route(std::string method, std::string path, HttpHandler handler);
+
+  // Binds and starts serving. Throws Error(Unavailable) if the address cannot be bound.
+  void start();
+
+  // The bound port (after start()).
+  std::uint16_t port() const noexcept;
+
+  // Graceful stop: stops accepting, lets in-flight requests finish (up to `grace`), closes idle
+  // connections, joins the I/O threads, then runs the shutdown hooks (e.g. audit flush).
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+
+  // Hooks run once by stop(), in registration order.
+  void on_shutdown(std::function<void()> hook);
+
+  // Requests answered so far (all statuses).
+  std::uint64_t requests_served() const noexcept;
+
+  struct Impl;  // opaque; public only so the connection type in the .cpp can name it
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tenantai::server

@@ -1,0 +1,386 @@
+#include "tenantai/server/http_server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <thread>
+
+namespace tenantai::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
+      i += 2;
+    } else if (in[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (!pair.empty()) {
+      out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+}  // namespace
+
+std::string HttpRequest::header(std::string_view name) const {
+  auto it = headers.find(to_lower(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::string HttpRequest::bearer_token() const {
+  const std::string auth = header("authorization");
+  constexpr std::string_view kBearer = "bearer ";
+  if (auth.size() <= kBearer.size() || to_lower(auth.substr(0, kBearer.size())) != kBearer) return {};
+  std::string token = auth.substr(kBearer.size());
+  while (!token.empty() && token.front() == ' ') token.erase(token.begin());
+  while (!token.empty() && token.back() == ' ') token.pop_back();
+  return token;
+}
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::error(int status, std::string_view code, std::string_view message) {
+  nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
+  return json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+HttpResponse HttpResponse::error(const Error& e) {
+  return error(http_status_for(e.code()), to_string(e.code()), e.message());
+}
+
+int http_status_for(ErrorCode code) noexcept {
+  switch (code) {
+    case ErrorCode::Unauthenticated: return 401;
+    case ErrorCode::PermissionDenied: return 403;
+    case ErrorCode::IsolationViolation: return 403;
+    case ErrorCode::NotFound: return 404;
+    case ErrorCode::InvalidArgument: return 400;
+    case ErrorCode::RateLimited: return 429;
+    case ErrorCode::BudgetExceeded: return 402;
+    case ErrorCode::Tampered: return 409;
+    case ErrorCode::CryptoFailure: return 500;
+    case ErrorCode::StorageFailure: return 500;
+    case ErrorCode::AlreadyExists: return 409;
+    case ErrorCode::Unavailable: return 503;
+    case ErrorCode::DeadlineExceeded: return 504;
+    case ErrorCode::Internal: return 500;
+  }
+  return 500;
+}
+
+class Session;
+
+struct HttpServer::Impl {
+  explicit Impl(HttpServerOptions o) : options(std::move(o)) {}
+
+  HttpServerOptions options;
+  std::vector<std::thread> threads;
+  std::map<std::string, std::map<std::string, HttpHandler>> routes;  // path → method → handler
+  std::vector<std::function<void()>> hooks;
+  std::atomic<std::uint64_t> served{0};
+  std::atomic<std::size_t> connections{0};
+  std::atomic<bool> stopping{false};
+  std::uint16_t port = 0;
+  bool running = false;
+
+  std::mutex inflight_mutex;
+  std::condition_variable inflight_cv;
+  std::size_t in_flight = 0;
+
+  std::mutex sessions_mutex;
+  std::vector<std::weak_ptr<Session>> sessions;
+
+  // Declared last so they are destroyed first: sessions still owned by pending handlers die
+  // inside ~io_context and must find the counters above alive.
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::optional<tcp::acceptor> acceptor;
+
+  void do_accept();
+  HttpResponse dispatch(const HttpRequest& request);
+};
+
+// One connection: read a request, answer it, repeat while keep-alive. All handlers of a session
+// run on its strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server), read_deadline_(stream_.get_executor()) {}
+  ~Session() { server_.connections.fetch_sub(1); }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  void close() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->read_deadline_.cancel();
+      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+      self->stream_.close();
+    });
+  }
+
+ private:
+  void do_read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    // Our own deadline (not the stream's, which would close the socket before we can say 408).
+    stream_.expires_never();
+    timed_out_ = false;
+    read_deadline_.expires_after(server_.options.read_timeout);
+    read_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;  // cancelled: the read finished in time
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    read_deadline_.cancel();
+    if (timed_out_) {
+      // Slow or idle client: answer 408 if a request had started, then close.
+      if (parser_->got_some()) return respond(HttpResponse::error(408, "RequestTimeout", "request not received in time"), false);
+      return shutdown();
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::eof) {
+      return shutdown();
+    }
+    if (ec == http::error::body_limit) {
+      return respond(HttpResponse::error(413, "PayloadTooLarge",
+                                         "request body exceeds " + std::to_string(server_.options.max_body_bytes) + " bytes"),
+                     false);
+    }
+    if (ec == http::error::header_limit) {
+      return respond(HttpResponse::error(431, "HeadersTooLarge", "request headers too large"), false);
+    }
+    if (ec) return respond(HttpResponse::error(400, "BadRequest", "malformed HTTP request: " + ec.message()), false);
+
+    auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    auto qpos = request.target.find('?');
+    request.path = request.target.substr(0, qpos);
+    if (qpos != std::string::npos) parse_query(std::string_view(request.target).substr(qpos + 1), request.query);
+    for (const auto& field : req) request.headers[to_lower(std::string_view(field.name_string().data(), field.name_string().size()))] = std::string(field.value());
+    request.body = std::move(req.body());
+    beast::error_code ep_ec;
+    auto ep = stream_.socket().remote_endpoint(ep_ec);
+    if (!ep_ec) request.remote_address = ep.address().to_string();
+    const bool keep_alive = req.keep_alive() && !server_.stopping.load();
+
+    {
+      std::lock_guard lock(server_.inflight_mutex);
+      ++server_.in_flight;
+    }
+    HttpResponse response = server_.dispatch(request);
+    {
+      std::lock_guard lock(server_.inflight_mutex);
+      --server_.in_flight;
+    }
+    server_.inflight_cv.notify_all();
+    respond(std::move(response), keep_alive);
+  }
+
+  void respond(HttpResponse r, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::server, "tenantai");
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [name, value] : r.headers) res->set(name, value);
+    res->keep_alive(keep_alive);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    server_.served.fetch_add(1);
+    stream_.expires_after(server_.options.read_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+      if (ec || !keep_alive) return self->shutdown();
+      self->buffer_.consume(self->buffer_.size());
+      self->do_read();
+    });
+  }
+
+  void shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  asio::steady_timer read_deadline_;
+  bool timed_out_ = false;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+void HttpServer::Impl::do_accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) {
+      if (stopping.load() || connections.load() >= options.max_connections) {
+        beast::error_code ignored;
+        socket.close(ignored);
+      } else {
+        connections.fetch_add(1);
+        auto session = std::make_shared<Session>(std::move(socket), *this);
+        {
+          std::lock_guard lock(sessions_mutex);
+          std::erase_if(sessions, [](const auto& w) { return w.expired(); });
+          sessions.push_back(session);
+        }
+        session->start();
+      }
+    }
+    do_accept();
+  });
+}
+
+HttpResponse HttpServer::Impl::dispatch(const HttpRequest& request) {
+  auto path_it = routes.find(request.path);
+  if (path_it == routes.end()) return HttpResponse::error(404, "NotFound", "no route for " + request.path);
+  auto method_it = path_it->second.find(request.method);
+  if (method_it == path_it->second.end()) {
+    HttpResponse r = HttpResponse::error(405, "MethodNotAllowed", request.method + " is not allowed on " + request.path);
+    std::string allow;
+    for (const auto& [m, h] : path_it->second) allow += (allow.empty() ? "" : ", ") + m;
+    r.headers.emplace_back("Allow", allow);
+    return r;
+  }
+  try {
+    return method_it->second(request);
+  } catch (const Error& e) {
+    return HttpResponse::error(e);
+  } catch (const nlohmann::json::exception& e) {
+    return HttpResponse::error(400, "InvalidArgument", std::string("malformed JSON: ") + e.what());
+  } catch (const std::exception&) {
+    return HttpResponse::error(500, "Internal", "internal error");
+  }
+}
+
+HttpServer::HttpServer(HttpServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+HttpServer::~HttpServer() {
+  if (impl_->running) stop();
+}
+
+void HttpServer::route(std::string method, std::string path, HttpHandler handler) {
+  if (impl_->running) throw Error(ErrorCode::InvalidArgument, "HttpServer::route() after start()");
+  impl_->routes[std::move(path)][std::move(method)] = std::move(handler);
+}
+
+void HttpServer::start() {
+  if (impl_->running) throw Error(ErrorCode::InvalidArgument, "HttpServer already started");
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) throw Error(ErrorCode::InvalidArgument, "bad listen address \"" + impl_->options.address + "\"");
+  tcp::endpoint endpoint(address, impl_->options.port);
+  impl_->acceptor.emplace(impl_->ioc);
+  impl_->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor->bind(endpoint, ec);
+  if (!ec) impl_->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw Error(ErrorCode::Unavailable, "cannot listen on " + impl_->options.address + ":" +
+                                            std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  impl_->port = impl_->acceptor->local_endpoint().port();
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->do_accept();
+  const std::size_t n = std::max<std::size_t>(1, impl_->options.threads);
+  for (std::size_t i = 0; i < n; ++i) impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->running = true;
+}
+
+std::uint16_t HttpServer::port() const noexcept { return impl_->port; }
+
+std::uint64_t HttpServer::requests_served() const noexcept { return impl_->served.load(); }
+
+void HttpServer::on_shutdown(std::function<void()> hook) { impl_->hooks.push_back(std::move(hook)); }
+
+void HttpServer::stop(std::chrono::milliseconds grace) {
+  if (!impl_->running) return;
+  impl_->stopping.store(true);
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor->close(ec);
+  });
+  {
+    std::unique_lock lock(impl_->inflight_mutex);
+    impl_->inflight_cv.wait_for(lock, grace, [this] { return impl_->in_flight == 0; });
+  }
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    for (auto& weak : impl_->sessions) {
+      if (auto s = weak.lock()) s->close();
+    }
+    impl_->sessions.clear();
+  }
+  impl_->work.reset();
+  // Give closes a moment to run, then stop whatever is left (e.g. a handler past its grace).
+  for (int i = 0; i < 100 && impl_->connections.load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->running = false;
+  for (auto& hook : impl_->hooks) hook();
+  impl_->hooks.clear();
+}
+
+}  // namespace tenantai::server
