@@ -15,6 +15,14 @@ NoisyNeighbourDetector::NoisyNeighbourDetector(NoisyNeighbourOptions options) : 
   }
 }
 
+// S/τ with a start-up correction: a tenant observed for only `age` seconds has had time to
+// fill 1 − e^(−age/τ) of its sum, so the plain S/τ would under-estimate a steady rate (and make
+// every young tenant look noisy against a still-empty baseline).
+double NoisyNeighbourDetector::rate_of(double sum, double tau, const State& s, Clock::time_point now) {
+  const double age = std::max(std::chrono::duration<double>(now - s.first).count(), 1e-3);
+  return sum / (tau * -std::expm1(-age / tau));
+}
+
 void NoisyNeighbourDetector::decay_locked(State& s, Clock::time_point now) const {
   if (!s.started || now <= s.last) return;
   const double dt = std::chrono::duration<double>(now - s.last).count();
@@ -36,8 +44,8 @@ void NoisyNeighbourDetector::record_impl(State& s, const TenantId& tenant, doubl
     decay_locked(s, now);
     s.fast_sum += amount;
     s.slow_sum += amount;
-    const double rate = s.fast_sum / options_.fast_window.count();
-    const double baseline = s.slow_sum / options_.baseline_window.count();
+    const double rate = rate_of(s.fast_sum, options_.fast_window.count(), s, now);
+    const double baseline = rate_of(s.slow_sum, options_.baseline_window.count(), s, now);
     const double threshold = options_.factor * std::max(baseline, options_.min_rate);
     const bool warmed = std::chrono::duration<double>(now - s.first) >= options_.warmup;
     if (rate > threshold && warmed) {
@@ -55,8 +63,8 @@ void NoisyNeighbourDetector::record_impl(State& s, const TenantId& tenant, doubl
 RateEstimate NoisyNeighbourDetector::estimate_impl(State& s, Clock::time_point now) const {
   std::lock_guard lock(s.mutex);
   decay_locked(s, now);
-  return RateEstimate{s.fast_sum / options_.fast_window.count(), s.slow_sum / options_.baseline_window.count(),
-                      s.alerting};
+  return RateEstimate{rate_of(s.fast_sum, options_.fast_window.count(), s, now),
+                      rate_of(s.slow_sum, options_.baseline_window.count(), s, now), s.alerting};
 }
 
 }  // namespace tenantai::metering

@@ -40,7 +40,7 @@ struct RateEstimate {
 };
 
 // Thread-safe; one partition (with its own mutex) per tenant. Rates are time-decayed sums
-// S ← S·e^(−Δt/τ) + amount, rate = S/τ, so irregular arrivals need no fixed ticks.
+// S ← S·e^(−Δt/τ) + amount, rate = S/(τ·(1 − e^(−age/τ))), so irregular arrivals need no fixed ticks.
 class NoisyNeighbourDetector {
  public:
   using Clock = std::chrono::steady_clock;
@@ -74,6 +74,7 @@ class NoisyNeighbourDetector {
   void record_impl(State& s, const TenantId& tenant, double amount, Clock::time_point now);
   RateEstimate estimate_impl(State& s, Clock::time_point now) const;
   void decay_locked(State& s, Clock::time_point now) const;
+  static double rate_of(double sum, double tau, const State& s, Clock::time_point now);
 
   NoisyNeighbourOptions options_;
   mutable TenantPartitions<State> partitions_;
