@@ -1,3 +1,4 @@
+#include <atomic>
 #include <deque>
 #include <limits>
 #include <map>
@@ -9,6 +10,8 @@
 
 namespace tenantai::metering {
 namespace {
+
+__extension__ typedef __int128 Wide;
 
 struct StringHash {
   using is_transparent = void;
@@ -28,6 +31,17 @@ struct Bucket {
   std::int64_t last_ns = 0;
 };
 
+std::atomic<std::uint64_t> g_next_store{1};
+
+// Per-thread cache of the last partition used: keyed by the store's instance id and the full
+// tenant id, so a hit is always the same tenant's partition of the same store.
+struct PartitionCache {
+  std::uint64_t store = 0;
+  std::string tenant;
+  std::shared_ptr<void> partition;
+};
+thread_local PartitionCache t_partition_cache;
+
 }  // namespace
 
 struct InMemoryCounterStore::Partition {
@@ -43,7 +57,16 @@ struct InMemoryCounterStore::Partition {
   std::multimap<std::chrono::steady_clock::time_point, std::string> expiry;
   StringMap<SettleOutcome> settled;
   std::deque<std::string> settled_order;
-  StringMap<Bucket> buckets;
+  // A tenant has a handful of buckets ("rpm", "tpm", ...): a short vector scanned by name is
+  // faster than hashing the name on every decision.
+  std::deque<std::pair<std::string, Bucket>> buckets;  // deque: references stay valid on growth
+
+  Bucket& bucket(std::string_view key) {
+    for (auto& [name, b] : buckets) {
+      if (name == key) return b;
+    }
+    return buckets.emplace_back(std::string(key), Bucket{}).second;
+  }
 
   void release_locked(StringMap<Hold>::iterator it) {
     for (const auto& key : it->second.accounts) accounts[key].reserved -= it->second.amount;
@@ -60,13 +83,18 @@ struct InMemoryCounterStore::Partition {
 };
 
 InMemoryCounterStore::InMemoryCounterStore(std::size_t settled_memory)
-    : settled_memory_(settled_memory == 0 ? 1 : settled_memory) {}
+    : id_(g_next_store.fetch_add(1)), settled_memory_(settled_memory == 0 ? 1 : settled_memory) {}
 
 InMemoryCounterStore::~InMemoryCounterStore() = default;
 
-std::shared_ptr<InMemoryCounterStore::Partition> InMemoryCounterStore::partition(
-    const TenantContext& context) const {
-  return with_tenant(context, [&](auto scope) { return partitions_.get_or_create(scope); });
+InMemoryCounterStore::Partition& InMemoryCounterStore::partition(const TenantContext& context) const {
+  PartitionCache& cache = t_partition_cache;
+  if (cache.store != id_ || cache.tenant != context.tenant().view()) {
+    cache.partition = with_tenant(context, [&](auto scope) { return partitions_.get_or_create(scope); });
+    cache.store = id_;
+    cache.tenant = context.tenant().str();
+  }
+  return *static_cast<Partition*>(cache.partition.get());
 }
 
 Result<Micros> InMemoryCounterStore::reserve(const TenantContext& context, const HoldRequest& request) {
@@ -74,7 +102,7 @@ Result<Micros> InMemoryCounterStore::reserve(const TenantContext& context, const
   if (request.min < 0 || request.want < request.min) {
     return Error(ErrorCode::InvalidArgument, "reservation needs 0 <= min <= want");
   }
-  auto p = partition(context);
+  Partition* p = &partition(context);
   std::lock_guard lock(p->mutex);
   p->release_expired_locked(std::chrono::steady_clock::now());
   if (p->holds.count(request.hold_id) != 0 || p->settled.count(request.hold_id) != 0) {
@@ -108,7 +136,7 @@ Result<Micros> InMemoryCounterStore::reserve(const TenantContext& context, const
 Result<SettleOutcome> InMemoryCounterStore::settle(const TenantContext& context, std::string_view hold_id,
                                                    Micros actual) {
   if (actual < 0) return Error(ErrorCode::InvalidArgument, "actual cost must not be negative");
-  auto p = partition(context);
+  Partition* p = &partition(context);
   std::lock_guard lock(p->mutex);
   if (auto done = p->settled.find(hold_id); done != p->settled.end()) {
     SettleOutcome replay = done->second;
@@ -146,7 +174,7 @@ Result<SettleOutcome> InMemoryCounterStore::settle(const TenantContext& context,
 }
 
 bool InMemoryCounterStore::release(const TenantContext& context, std::string_view hold_id) {
-  auto p = partition(context);
+  Partition* p = &partition(context);
   std::lock_guard lock(p->mutex);
   auto it = p->holds.find(hold_id);
   if (it == p->holds.end()) return false;
@@ -166,7 +194,7 @@ BucketDecision InMemoryCounterStore::take(const TenantContext& context, std::spa
                                           std::chrono::steady_clock::time_point now) {
   const std::int64_t now_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
-  auto p = partition(context);
+  Partition* p = &partition(context);
   std::lock_guard lock(p->mutex);
   // Pass 1: refill and check every bucket; pass 2 (only if all allow): draw.
   constexpr std::size_t kInline = 4;
@@ -183,9 +211,7 @@ BucketDecision InMemoryCounterStore::take(const TenantContext& context, std::spa
     const std::int64_t capacity = t.capacity > kMaxBucket ? kMaxBucket : (t.capacity < 0 ? 0 : t.capacity);
     const std::int64_t full = capacity * kNanosPerMinute;
     const std::int64_t rate = t.per_minute > kMaxRate ? kMaxRate : t.per_minute;
-    auto it = p->buckets.find(t.key);
-    if (it == p->buckets.end()) it = p->buckets.emplace(std::string(t.key), Bucket{}).first;
-    Bucket& b = it->second;
+    Bucket& b = p->bucket(t.key);
     if (b.level < 0) {
       b.level = full;
       b.last_ns = now_ns;
@@ -193,11 +219,11 @@ BucketDecision InMemoryCounterStore::take(const TenantContext& context, std::spa
       const std::int64_t elapsed = now_ns - b.last_ns;
       if (rate > 0) {
         const std::int64_t room = full - b.level;
-        if (room <= 0 || elapsed >= room / rate + 1) {
+        // 128-bit product: no overflow for any elapsed time, and no division on the hot path.
+        if (room <= 0 || static_cast<Wide>(elapsed) * rate >= room) {
           b.level = full;
         } else {
           b.level += elapsed * rate;
-          if (b.level > full) b.level = full;
         }
       }
       b.last_ns = now_ns;

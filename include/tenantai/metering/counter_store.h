@@ -105,7 +105,8 @@ class CounterStore {
 };
 
 // In-process CounterStore: one partition per tenant (TenantPartitions), each with its own
-// mutex. Thread-safe. Remembers up to `settled_memory` settled hold ids per tenant for
+// mutex. Thread-safe. Each thread caches its last partition (keyed by store instance and full
+// tenant id), so a hot tenant's decisions skip the partition lookup. Remembers up to `settled_memory` settled hold ids per tenant for
 // idempotent replays (oldest forgotten first).
 class InMemoryCounterStore final : public CounterStore {
  public:
@@ -121,7 +122,10 @@ class InMemoryCounterStore final : public CounterStore {
 
  private:
   struct Partition;
-  std::shared_ptr<Partition> partition(const TenantContext& context) const;
+  // The tenant's partition (created on first use). Valid until this thread asks for another
+  // tenant's partition; partitions are never erased while the store lives.
+  Partition& partition(const TenantContext& context) const;
+  const std::uint64_t id_;  // process-unique, keys the per-thread partition cache
   std::size_t settled_memory_;
   mutable TenantPartitions<Partition> partitions_;
 };

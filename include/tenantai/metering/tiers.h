@@ -1,6 +1,7 @@
 // Service tiers (weights, rate limits, queue limits) and each tenant's assignment to one.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -30,6 +31,10 @@ struct TierPolicy {
 // has no tier: lookups fail with NotFound (fail closed, there is no default tier).
 class TenantTiers {
  public:
+  TenantTiers();
+  TenantTiers(const TenantTiers&) = delete;
+  TenantTiers& operator=(const TenantTiers&) = delete;
+
   // Adds or replaces a tier. InvalidArgument for an empty name, non-positive weight, negative
   // limits, zero max_queued or bursts beyond 100'000'000.
   void define(TierPolicy policy);
@@ -41,10 +46,14 @@ class TenantTiers {
     auto policy = find_tier(tier);
     if (!policy) return policy.error();
     assignments_.get_or_create(scope)->set(std::move(*policy));
+    generation_.fetch_add(1, std::memory_order_acq_rel);
     return {};
   }
 
   // The tenant's tier, or NotFound. The returned policy is immutable and safe to keep.
+  // Hot path: each thread caches its last (tenant, policy) pair, keyed by the full tenant id,
+  // this object's instance id and a generation counter bumped by every define/assign, so a
+  // cached answer is never another tenant's and never older than the last change.
   Result<std::shared_ptr<const TierPolicy>> tier_of(const TenantContext& context) const;
 
   // A defined tier by name, or NotFound.
@@ -59,6 +68,8 @@ class TenantTiers {
       policy = std::move(p);
     }
   };
+  const std::uint64_t instance_id_;
+  std::atomic<std::uint64_t> generation_{1};
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const TierPolicy>, std::less<>> tiers_;
   mutable TenantPartitions<Slot> assignments_;

@@ -140,3 +140,37 @@ TEST_CASE("tiers are validated when defined", "[metering][ratelimit]") {
   CHECK_NOTHROW(t.define(tier("x", 1.0, 60, 0)));
   CHECK(t.find_tier("x").ok());
 }
+
+TEST_CASE("alternating tenants on one thread never share buckets or tiers (per-thread caches)",
+          "[metering][ratelimit][isolation]") {
+  TenantTiers t;
+  add_tiers(t);
+  InMemoryCounterStore store;
+  RateLimiter limiter(t, store);
+  const auto t0 = RateLimiter::Clock::time_point{} + 1000s;
+  auto a = context_for("alt-a");
+  auto b = context_for("alt-b");
+  with_tenant(a, [&](auto scope) { return t.assign(scope, "free").ok(); });
+  with_tenant(b, [&](auto scope) { return t.assign(scope, "pro").ok(); });
+  int allowed_a = 0, allowed_b = 0;
+  for (int i = 0; i < 50; ++i) {
+    allowed_a += with_tenant(a, [&](auto scope) { return limiter.decide(scope, 1, t0)->allowed ? 1 : 0; });
+    allowed_b += with_tenant(b, [&](auto scope) { return limiter.decide(scope, 1, t0)->allowed ? 1 : 0; });
+  }
+  CHECK(allowed_a == 5);   // free: burst 5
+  CHECK(allowed_b == 50);  // pro: burst 6000
+  // Re-assigning a tier takes effect at once, even for a thread that just cached the old one.
+  with_tenant(b, [&](auto scope) {
+    REQUIRE(t.assign(scope, "free").ok());
+    return 0;
+  });
+  const bool b_allowed = with_tenant(b, [&](auto scope) { return limiter.decide(scope, 0, t0)->allowed; });
+  CHECK(b_allowed);  // pro bucket had 5950 left, clamped to the free burst (5): still allows
+  int more = 0;
+  for (int i = 0; i < 10; ++i) more += with_tenant(b, [&](auto scope) { return limiter.decide(scope, 0, t0)->allowed ? 1 : 0; });
+  CHECK(more == 4);  // 5 in the clamped bucket, one used above
+  // A second store in the same thread starts from empty partitions, not from the first one's.
+  InMemoryCounterStore other;
+  RateLimiter fresh(t, other);
+  CHECK(with_tenant(a, [&](auto scope) { return fresh.decide(scope, 1, t0)->allowed; }));
+}
