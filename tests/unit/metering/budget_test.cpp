@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 #include <tenantai/core.h>
-#include <tenantai/metering/budget.h>
+#include <tenantai/metering/metering.h>
 
 #include <atomic>
 #include <mutex>
@@ -28,6 +28,14 @@ BudgetPolicy daily_cap(Micros cap) {
   return p;
 }
 
+// A price table, an in-process store and a manager over them.
+struct BudgetFixture {
+  BudgetFixture() { add_prices(table); }
+  PriceTable table;
+  InMemoryCounterStore store;
+  BudgetManager budgets{store, table};
+};
+
 }  // namespace
 
 TEST_CASE("cost arithmetic is integer and rounds estimates up", "[metering][budget]") {
@@ -40,11 +48,7 @@ TEST_CASE("cost arithmetic is integer and rounds estimates up", "[metering][budg
   CHECK(affordable_tokens(10, 0, 77) == 77);
 }
 
-TEST_CASE("reserve holds the worst case and clamps max_tokens to what is affordable", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "reserve holds the worst case and clamps max_tokens to what is affordable", "[metering][budget]") {
   with_tenant(context_for("acme"), [&](auto scope) {
     REQUIRE(budgets.set_policy(scope, daily_cap(1000)).ok());
     // 100 input (100 micros) + 1000 output (2000 micros) does not fit in 1000: clamp to 450.
@@ -70,11 +74,7 @@ TEST_CASE("reserve holds the worst case and clamps max_tokens to what is afforda
   });
 }
 
-TEST_CASE("without clamping a call that does not fit is refused", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "without clamping a call that does not fit is refused", "[metering][budget]") {
   with_tenant(context_for("acme"), [&](auto scope) {
     REQUIRE(budgets.set_policy(scope, daily_cap(1000)).ok());
     auto r = budgets.reserve(scope, CallEstimate{"m1", 100, 1000, 1, false, ""});
@@ -85,11 +85,7 @@ TEST_CASE("without clamping a call that does not fit is refused", "[metering][bu
   });
 }
 
-TEST_CASE("an unknown model or a tenant without policy fails closed", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "an unknown model or a tenant without policy fails closed", "[metering][budget]") {
   with_tenant(context_for("nopolicy"), [&](auto scope) {
     auto r = budgets.reserve(scope, CallEstimate{"m1", 1, 1, 1, true, ""});
     REQUIRE_FALSE(r.ok());
@@ -108,11 +104,7 @@ TEST_CASE("an unknown model or a tenant without policy fails closed", "[metering
   });
 }
 
-TEST_CASE("settle is idempotent by request id", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "settle is idempotent by request id", "[metering][budget]") {
   with_tenant(context_for("acme"), [&](auto scope) {
     REQUIRE(budgets.set_policy(scope, daily_cap(100'000)).ok());
     auto r = budgets.reserve(scope, CallEstimate{"m1", 10, 100, 1, true, ""});
@@ -135,11 +127,7 @@ TEST_CASE("settle is idempotent by request id", "[metering][budget]") {
   });
 }
 
-TEST_CASE("release on failure returns the hold - a released reservation cannot be settled", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "release on failure returns the hold - a released reservation cannot be settled", "[metering][budget]") {
   with_tenant(context_for("acme"), [&](auto scope) {
     REQUIRE(budgets.set_policy(scope, daily_cap(1000)).ok());
     auto r = budgets.reserve(scope, CallEstimate{"m1", 0, 500, 1, true, ""});
@@ -178,11 +166,7 @@ TEST_CASE("a hold that outlives its timeout is released automatically", "[meteri
   });
 }
 
-TEST_CASE("usage beyond the reservation is reported as overage, never charged past the cap", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "usage beyond the reservation is reported as overage, never charged past the cap", "[metering][budget]") {
   with_tenant(context_for("acme"), [&](auto scope) {
     REQUIRE(budgets.set_policy(scope, daily_cap(300)).ok());
     auto r = budgets.reserve(scope, CallEstimate{"m1", 100, 100, 1, true, ""});
@@ -198,11 +182,7 @@ TEST_CASE("usage beyond the reservation is reported as overage, never charged pa
   });
 }
 
-TEST_CASE("per-actor caps apply inside the tenant cap", "[metering][budget]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "per-actor caps apply inside the tenant cap", "[metering][budget]") {
   BudgetPolicy policy;
   policy.tenant.monthly = 1500;
   policy.per_actor.daily = 1000;
@@ -262,11 +242,7 @@ TEST_CASE("soft alerts fire once per threshold crossing", "[metering][budget]") 
   CHECK(alerts[2].tenant == TenantId("acme"));
 }
 
-TEST_CASE("64 threads racing one tenant never spend past the cap", "[metering][budget][concurrency]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "64 threads racing one tenant never spend past the cap", "[metering][budget][concurrency]") {
   constexpr Micros kCap = 50'000;
   constexpr int kThreads = 64;
   constexpr int kCallsPerThread = 40;
@@ -303,11 +279,7 @@ TEST_CASE("64 threads racing one tenant never spend past the cap", "[metering][b
   CHECK(spent.spent > kCap - 250);           // … and the budget was actually used up to one call
 }
 
-TEST_CASE("tenants' budgets are separate partitions, also under concurrent load", "[metering][budget][isolation]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "tenants' budgets are separate partitions, also under concurrent load", "[metering][budget][isolation]") {
   constexpr int kTenants = 8;
   std::vector<TenantContext> contexts;
   for (int i = 0; i < kTenants; ++i) {
@@ -340,11 +312,7 @@ TEST_CASE("tenants' budgets are separate partitions, also under concurrent load"
   }
 }
 
-TEST_CASE("a reservation of one tenant cannot be settled or released by another", "[metering][budget][isolation]") {
-  PriceTable table;
-  add_prices(table);
-  InMemoryCounterStore store;
-  BudgetManager budgets(store, table);
+TEST_CASE_METHOD(BudgetFixture, "a reservation of one tenant cannot be settled or released by another", "[metering][budget][isolation]") {
   auto acme = context_for("acme");
   auto globex = context_for("globex");
   // The same call site runs for both tenants, so the brands match and the run-time check decides.
