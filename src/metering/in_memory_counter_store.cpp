@@ -164,7 +164,9 @@ Result<SettleOutcome> InMemoryCounterStore::settle(const TenantContext& context,
     out.changes.push_back(std::move(change));
   }
   p->holds.erase(it);
-  p->settled.emplace(std::string(hold_id), out);
+  SettleOutcome remembered = out;  // replays need the amounts only
+  remembered.changes.clear();
+  p->settled.emplace(std::string(hold_id), std::move(remembered));
   p->settled_order.emplace_back(hold_id);
   while (p->settled_order.size() > settled_memory_) {
     p->settled.erase(p->settled_order.front());

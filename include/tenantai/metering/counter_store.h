@@ -106,11 +106,12 @@ class CounterStore {
 
 // In-process CounterStore: one partition per tenant (TenantPartitions), each with its own
 // mutex. Thread-safe. Each thread caches its last partition (keyed by store instance and full
-// tenant id), so a hot tenant's decisions skip the partition lookup. Remembers up to `settled_memory` settled hold ids per tenant for
-// idempotent replays (oldest forgotten first).
+// tenant id), so a hot tenant's decisions skip the partition lookup. Remembers the last
+// `settled_memory` settled hold ids per tenant for idempotent replays; a settle retried after
+// its id was forgotten gets NotFound (never a second charge).
 class InMemoryCounterStore final : public CounterStore {
  public:
-  explicit InMemoryCounterStore(std::size_t settled_memory = 100'000);
+  explicit InMemoryCounterStore(std::size_t settled_memory = 10'000);
   ~InMemoryCounterStore() override;
 
   Result<Micros> reserve(const TenantContext& context, const HoldRequest& request) override;

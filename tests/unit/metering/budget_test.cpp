@@ -28,6 +28,14 @@ BudgetPolicy daily_cap(Micros cap) {
   return p;
 }
 
+// The API takes a tenant scope, never a bare tenant name.
+template <typename B>
+concept reserves_by_name = requires(B& b, const CallEstimate& e) { b.reserve(std::string("acme"), e); };
+template <typename B>
+concept reserves_by_id = requires(B& b, const CallEstimate& e) { b.reserve(TenantId("acme"), e); };
+static_assert(!reserves_by_name<BudgetManager>);
+static_assert(!reserves_by_id<BudgetManager>);
+
 // A price table, an in-process store and a manager over them.
 struct BudgetFixture {
   BudgetFixture() { add_prices(table); }
@@ -338,4 +346,36 @@ TEST_CASE_METHOD(BudgetFixture, "a reservation of one tenant cannot be settled o
     CHECK(budgets.tenant_summary(scope).day.reserved == 200);  // acme's hold untouched
     return 0;
   });
+}
+
+TEST_CASE("the store charges a forgotten settle retry never twice", "[metering][budget]") {
+  InMemoryCounterStore store(2);  // remembers two settled ids
+  auto ctx = context_for("acme");
+  auto hold = [&](const std::string& id) {
+    HoldRequest r;
+    r.hold_id = id;
+    r.accounts = {LedgerAccount{"tenant/day/1", 1000}};
+    r.want = 100;
+    r.min = 100;
+    r.expires_at = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    return store.reserve(ctx, r);
+  };
+  for (const char* id : {"a", "b", "c"}) {
+    REQUIRE(hold(id).ok());
+    REQUIRE(store.settle(ctx, id, 60).ok());
+  }
+  CHECK(store.settle(ctx, "c", 60)->replay);
+  auto forgotten = store.settle(ctx, "a", 60);
+  REQUIRE_FALSE(forgotten.ok());
+  CHECK(forgotten.error().code() == ErrorCode::NotFound);
+  CHECK(store.balance(ctx, "tenant/day/1").spent == 180);
+  // A hold that does not fit changes nothing (all-or-nothing across accounts).
+  HoldRequest big;
+  big.hold_id = "big";
+  big.accounts = {LedgerAccount{"tenant/day/1", 1000}, LedgerAccount{"actor/day/1", 10}};
+  big.want = 50;
+  big.min = 50;
+  big.expires_at = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  CHECK(store.reserve(ctx, big).error().code() == ErrorCode::BudgetExceeded);
+  CHECK(store.balance(ctx, "tenant/day/1").reserved == 0);
 }

@@ -20,6 +20,9 @@ void add_tiers(TenantTiers& t) {
   t.define(TierPolicy{"pro", 3.0, 6000, 1'000'000, 0, 0, 64});
 
 }
+template <typename L>
+concept decides_by_name = requires(L& l) { l.decide(std::string("acme"), 1); };
+static_assert(!decides_by_name<RateLimiter>);
 }  // namespace
 
 TEST_CASE("requests beyond the burst are denied with an exact retry-after", "[metering][ratelimit]") {
