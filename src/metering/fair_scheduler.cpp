@@ -61,7 +61,7 @@ Status FairScheduler::submit_impl(const TenantContext& context, ScheduledJob job
   }
   auto tier = tiers_.tier_of(context);
   if (!tier) return tier.error();
-  std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>> to_post;
+  Batch to_post;
   {
     std::lock_guard lock(mutex_);
     auto& slot = queues_[context.tenant()];
@@ -85,7 +85,7 @@ Status FairScheduler::submit_impl(const TenantContext& context, ScheduledJob job
       }
       q.counter = std::max(q.counter, floor);
     }
-    q.pending.push_back(Pending{std::move(job), next_seq_++});
+    q.pending.push_back(Pending{std::move(job), next_seq_++, context.deadline()});
     if (!q.in_ready) {
       ready_.insert(key_of(q));
       q.in_ready = true;
@@ -96,28 +96,39 @@ Status FairScheduler::submit_impl(const TenantContext& context, ScheduledJob job
   return {};
 }
 
-void FairScheduler::dispatch_locked(std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>>& out) {
+void FairScheduler::dispatch_locked(Batch& out) {
+  const auto now = std::chrono::steady_clock::now();
   while (free_slots_ > 0 && !ready_.empty()) {
     TenantQueue& q = *std::get<2>(*ready_.begin());
     ready_.erase(ready_.begin());
     Pending next = std::move(q.pending.front());
     q.pending.pop_front();
-    --free_slots_;
-    ++q.running;
-    q.served_input += next.job.input_tokens;
-    q.counter += options_.input_weight * static_cast<double>(next.job.input_tokens) / q.weight;
-    last_dispatched_counter_ = q.counter;
+    const bool expired = now >= next.deadline;
+    if (!expired) {
+      --free_slots_;
+      ++q.running;
+      q.served_input += next.job.input_tokens;
+      q.counter += options_.input_weight * static_cast<double>(next.job.input_tokens) / q.weight;
+      last_dispatched_counter_ = q.counter;
+    }
     if (q.pending.empty()) {
       q.in_ready = false;
     } else {
       ready_.insert(key_of(q));
     }
-    out.emplace_back(queues_.at(q.tenant), std::move(next.job));
+    if (expired) {
+      ++expired_jobs_;
+      out.expired.emplace_back(std::move(next.job),
+                               Error(ErrorCode::DeadlineExceeded, "a request of tenant \"" + q.tenant.str() +
+                                                                      "\" passed its deadline while queued"));
+    } else {
+      out.run.emplace_back(queues_.at(q.tenant), std::move(next.job));
+    }
   }
 }
 
-void FairScheduler::post_all(std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>>& jobs) {
-  for (auto& [queue, job] : jobs) {
+void FairScheduler::post_all(Batch& batch) {
+  for (auto& [queue, job] : batch.run) {
     boost::asio::post(executor_, [this, queue = std::move(queue), job = std::move(job)]() mutable {
       try {
         job.run(SlotGrant(this, queue));
@@ -127,10 +138,19 @@ void FairScheduler::post_all(std::vector<std::pair<std::shared_ptr<TenantQueue>,
       }
     });
   }
+  for (auto& [job, error] : batch.expired) {
+    if (!job.on_expired) continue;
+    boost::asio::post(executor_, [job = std::move(job), error = std::move(error)]() {
+      try {
+        job.on_expired(error);
+      } catch (...) {
+      }
+    });
+  }
 }
 
 void FairScheduler::complete(TenantQueue& q, std::int64_t output_tokens) noexcept {
-  std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>> to_post;
+  Batch to_post;
   try {
     std::lock_guard lock(mutex_);
     if (q.in_ready) ready_.erase(key_of(q));
@@ -160,6 +180,11 @@ TenantSchedule FairScheduler::schedule_impl(const TenantContext& context) const 
 std::size_t FairScheduler::free_slots() const {
   std::lock_guard lock(mutex_);
   return free_slots_;
+}
+
+std::size_t FairScheduler::expired_jobs() const {
+  std::lock_guard lock(mutex_);
+  return expired_jobs_;
 }
 
 std::size_t FairScheduler::failed_jobs() const {

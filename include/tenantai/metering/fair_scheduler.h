@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -19,6 +20,8 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
@@ -32,11 +35,20 @@ class SlotGrant;
 
 // One queued inference request.
 struct ScheduledJob {
+  ScheduledJob() = default;
+  ScheduledJob(std::int64_t input, std::int64_t max_output, std::function<void(SlotGrant)> run_fn,
+               std::function<void(const Error&)> on_expired_fn = {})
+      : input_tokens(input), max_output_tokens(max_output), run(std::move(run_fn)),
+        on_expired(std::move(on_expired_fn)) {}
+
   std::int64_t input_tokens = 0;       // charged to the counter at dispatch
   std::int64_t max_output_tokens = 0;  // informational (for callers' bookkeeping)
   // Runs on the executor when a slot is granted. Should not throw; if it does, the exception
   // is swallowed, counted in failed_jobs(), and the slot is freed (grant destroyed).
   std::function<void(SlotGrant)> run;
+  // Optional. Called on the executor instead of `run` when the request's deadline (its
+  // TenantContext's) passes while it waits: it gets DeadlineExceeded and never takes a slot.
+  std::function<void(const Error&)> on_expired;
 };
 
 enum class SchedulingPolicy {
@@ -85,6 +97,8 @@ class FairScheduler {
 
   std::size_t free_slots() const;
   std::size_t failed_jobs() const;
+  // Jobs dropped because their deadline passed while queued.
+  std::size_t expired_jobs() const;
 
  private:
   friend class SlotGrant;
@@ -92,6 +106,7 @@ class FairScheduler {
   struct Pending {
     ScheduledJob job;
     std::uint64_t seq;
+    std::chrono::steady_clock::time_point deadline;
   };
   using ReadyKey = std::tuple<double, std::uint64_t, TenantQueue*>;
 
@@ -99,8 +114,12 @@ class FairScheduler {
   TenantSchedule schedule_impl(const TenantContext& context) const;
   void complete(TenantQueue& queue, std::int64_t output_tokens) noexcept;
   ReadyKey key_of(const TenantQueue& q) const;
-  void dispatch_locked(std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>>& out);
-  void post_all(std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>>& jobs);
+  struct Batch {  // work decided under the lock, posted after it
+    std::vector<std::pair<std::shared_ptr<TenantQueue>, ScheduledJob>> run;
+    std::vector<std::pair<ScheduledJob, Error>> expired;
+  };
+  void dispatch_locked(Batch& out);
+  void post_all(Batch& batch);
 
   boost::asio::any_io_executor executor_;
   const TenantTiers& tiers_;
@@ -113,6 +132,7 @@ class FairScheduler {
   std::uint64_t next_seq_ = 0;
   double last_dispatched_counter_ = 0;
   std::size_t failed_jobs_ = 0;
+  std::size_t expired_jobs_ = 0;
 };
 
 // The right to use one inference slot. Move-only. complete(output_tokens) frees the slot and

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -284,4 +285,44 @@ TEST_CASE("under concurrent submitters on a thread pool, slots are never exceede
       return 0;
     });
   }
+}
+
+TEST_CASE("a request whose deadline passes while queued never takes a slot", "[metering][scheduler]") {
+  TenantTiers t;
+  add_tiers(t);
+  ApiKeyAuthenticator auth;
+  auto key = auth.issue(Principal{TenantId("hurried"), "user", {}, {}});
+  const TenantContext patient = auth.authenticate(key.secret).value();
+  const TenantContext hurried = auth.authenticate(key.secret, RequestOptions{"", std::chrono::milliseconds(1)}).value();
+  with_tenant(patient, [&](auto scope) { return t.assign(scope, "free").ok(); });
+  boost::asio::io_context io;
+  FairSchedulerOptions options;
+  options.slots = 1;
+  FairScheduler s(io.get_executor(), t, options);
+  std::optional<SlotGrant> held;
+  bool late_ran = false;
+  std::optional<ErrorCode> late_error;
+  with_tenant(patient, [&](auto scope) {
+    return s.submit(scope, ScheduledJob{1, 1, [&](SlotGrant g) { held.emplace(std::move(g)); }}).ok();
+  });
+  io.poll();  // the first job now holds the only slot
+  REQUIRE(held.has_value());
+  with_tenant(hurried, [&](auto scope) {
+    return s.submit(scope, ScheduledJob{1, 1, [&](SlotGrant g) { late_ran = true; g.complete(1); },
+                                        [&](const Error& e) { late_error = e.code(); }})
+        .ok();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  held->complete(1);
+  io.restart();
+  io.poll();
+  CHECK_FALSE(late_ran);
+  REQUIRE(late_error.has_value());
+  CHECK(*late_error == ErrorCode::DeadlineExceeded);
+  CHECK(s.expired_jobs() == 1);
+  CHECK(s.free_slots() == 1);
+  with_tenant(patient, [&](auto scope) {
+    CHECK(s.schedule(scope).served_input == 1);  // the expired request was not charged
+    return 0;
+  });
 }
