@@ -237,7 +237,8 @@ void fairness(Contexts& contexts) {
               ratio, jobs.size() - static_cast<std::size_t>(light), light);
   // One slot: the bound of the paper with U = the largest request's weighted cost (strict form).
   // k slots: requests in flight have not been charged their output yet, so the bound uses the
-  // batch capacity: U_k = max(w_p * L_input, w_q * M) with M = k x the largest output.
+  // batch capacity: U_k = max(w_p * L_input, w_q * M) with M = k x the largest output (our
+  // reading of the paper's continuous-batching bound; the 1-slot row is the strict check).
   const std::size_t multi = static_cast<std::size_t>(flag("slots"));
   bool all_within = true;
   std::printf("   %-6s %-6s %14s %14s %10s\n", "slots", "policy", "max gap", "bound 2U", "gap/2U");
