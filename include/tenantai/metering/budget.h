@@ -115,9 +115,9 @@ class BudgetManager {
     return scope.bind(std::move(*r));
   }
 
-  // Charges the actual usage against the reservation. Idempotent by request id.
-  // IsolationViolation if `reservation` belongs to another tenant; NotFound if it was released
-  // or expired before settling.
+  // Charges the actual usage against the reservation. Idempotent by request id. Throws
+  // IsolationViolation if `reservation` belongs to another tenant; returns NotFound if it was
+  // released, expired or forgotten (see InMemoryCounterStore) before settling.
   template <typename Tag>
   Result<SettleReceipt> settle(const TenantScope<Tag>& scope, const Scoped<Reservation, Tag>& reservation,
                                const CallUsage& usage) {
@@ -125,7 +125,8 @@ class BudgetManager {
   }
 
   // Returns the reservation without charging (call failed or timed out). Returns false if it
-  // was already settled or released. IsolationViolation for another tenant's reservation.
+  // was already settled, released or expired. Throws IsolationViolation for another tenant's
+  // reservation.
   template <typename Tag>
   bool release(const TenantScope<Tag>& scope, const Scoped<Reservation, Tag>& reservation) {
     return store_.release(scope.context(), scope.view(reservation).hold_id);
