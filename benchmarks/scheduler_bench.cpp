@@ -107,7 +107,7 @@ void budget_race(Contexts& contexts) {
     for (auto& th : pool) th.join();
   }
   const double ours_s = seconds_since(t0);
-  const Micros ours_spent = with_tenant(ctx, [&](auto scope) { return budgets.tenant_summary(scope).day.spent; });
+  const Micros ours_spent = with_tenant(ctx, [&](auto scope) { return scope.view(budgets.tenant_summary(scope)).day.spent; });
 
   // Naive peer: check current spend < cap, call, then add the actual cost.
   std::atomic<Micros> naive_spent{0};

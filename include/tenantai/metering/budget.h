@@ -138,13 +138,13 @@ class BudgetManager {
     LedgerBalance month;
   };
   template <typename Tag>
-  Summary tenant_summary(const TenantScope<Tag>& scope) const {
-    return summary_impl(scope.context(), std::nullopt);
+  Scoped<Summary, Tag> tenant_summary(const TenantScope<Tag>& scope) const {
+    return scope.bind(summary_impl(scope.context(), std::nullopt));
   }
   // As above for the scope's own actor.
   template <typename Tag>
-  Summary actor_summary(const TenantScope<Tag>& scope) const {
-    return summary_impl(scope.context(), scope.context().actor());
+  Scoped<Summary, Tag> actor_summary(const TenantScope<Tag>& scope) const {
+    return scope.bind(summary_impl(scope.context(), scope.context().actor()));
   }
 
  private:

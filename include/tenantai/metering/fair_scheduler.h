@@ -91,8 +91,8 @@ class FairScheduler {
 
   // The scope tenant's state (all zero if it never submitted).
   template <typename Tag>
-  TenantSchedule schedule(const TenantScope<Tag>& scope) const {
-    return schedule_impl(scope.context());
+  Scoped<TenantSchedule, Tag> schedule(const TenantScope<Tag>& scope) const {
+    return scope.bind(schedule_impl(scope.context()));
   }
 
   std::size_t free_slots() const;

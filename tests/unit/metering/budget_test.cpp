@@ -66,7 +66,7 @@ TEST_CASE_METHOD(BudgetFixture, "reserve holds the worst case and clamps max_tok
     CHECK(res.clamped);
     CHECK(res.max_output_tokens == 450);
     CHECK(res.held == 1000);
-    CHECK(budgets.tenant_summary(scope).day.reserved == 1000);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 1000);
     // Nothing left: a second call is refused, not clamped to zero.
     auto second = budgets.reserve(scope, CallEstimate{"m1", 1, 10, 1, true, "second"});
     REQUIRE_FALSE(second.ok());
@@ -76,8 +76,8 @@ TEST_CASE_METHOD(BudgetFixture, "reserve holds the worst case and clamps max_tok
     REQUIRE(receipt.ok());
     CHECK(receipt->cost == 500);
     CHECK(receipt->charged == 500);
-    CHECK(budgets.tenant_summary(scope).day.spent == 500);
-    CHECK(budgets.tenant_summary(scope).day.reserved == 0);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 500);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 0);
     return 0;
   });
 }
@@ -88,7 +88,7 @@ TEST_CASE_METHOD(BudgetFixture, "without clamping a call that does not fit is re
     auto r = budgets.reserve(scope, CallEstimate{"m1", 100, 1000, 1, false, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code() == ErrorCode::BudgetExceeded);
-    CHECK(budgets.tenant_summary(scope).day.reserved == 0);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 0);
     return 0;
   });
 }
@@ -105,7 +105,7 @@ TEST_CASE_METHOD(BudgetFixture, "an unknown model or a tenant without policy fai
     auto r = budgets.reserve(scope, CallEstimate{"gpt-unpriced", 1, 1, 1, true, ""});
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code() == ErrorCode::NotFound);
-    CHECK(budgets.tenant_summary(scope).day.reserved == 0);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 0);
     auto neg = budgets.reserve(scope, CallEstimate{"m1", -1, 1, 1, true, ""});
     CHECK(neg.error().code() == ErrorCode::InvalidArgument);
     return 0;
@@ -124,13 +124,13 @@ TEST_CASE_METHOD(BudgetFixture, "settle is idempotent by request id", "[metering
     CHECK_FALSE(first->replay);
     CHECK(again->replay);
     CHECK(again->charged == first->charged);
-    CHECK(budgets.tenant_summary(scope).day.spent == 110);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 110);
     // The same request id cannot reserve again after settling.
     auto dup = budgets.reserve(scope, CallEstimate{"m1", 10, 100, 1, true, ""});
     CHECK(dup.error().code() == ErrorCode::AlreadyExists);
     // Release after settle changes nothing.
     CHECK_FALSE(budgets.release(scope, *r));
-    CHECK(budgets.tenant_summary(scope).day.spent == 110);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 110);
     return 0;
   });
 }
@@ -140,14 +140,14 @@ TEST_CASE_METHOD(BudgetFixture, "release on failure returns the hold - a release
     REQUIRE(budgets.set_policy(scope, daily_cap(1000)).ok());
     auto r = budgets.reserve(scope, CallEstimate{"m1", 0, 500, 1, true, ""});
     REQUIRE(r.ok());
-    CHECK(budgets.tenant_summary(scope).day.reserved == 1000);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 1000);
     CHECK(budgets.release(scope, *r));
     CHECK_FALSE(budgets.release(scope, *r));
-    CHECK(budgets.tenant_summary(scope).day.reserved == 0);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 0);
     auto late = budgets.settle(scope, *r, CallUsage{0, 10});
     REQUIRE_FALSE(late.ok());
     CHECK(late.error().code() == ErrorCode::NotFound);
-    CHECK(budgets.tenant_summary(scope).day.spent == 0);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 0);
     return 0;
   });
 }
@@ -185,7 +185,7 @@ TEST_CASE_METHOD(BudgetFixture, "usage beyond the reservation is reported as ove
     CHECK(receipt->cost == 900);
     CHECK(receipt->charged == 300);
     CHECK(receipt->overage == 600);
-    CHECK(budgets.tenant_summary(scope).day.spent == 300);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 300);
     return 0;
   });
 }
@@ -201,7 +201,7 @@ TEST_CASE_METHOD(BudgetFixture, "per-actor caps apply inside the tenant cap", "[
     REQUIRE(r.ok());
     CHECK(scope.view(*r).held == 1000);  // alice's daily cap is the tighter one
     REQUIRE(budgets.settle(scope, *r, CallUsage{0, 500}).ok());
-    CHECK(budgets.actor_summary(scope).day.spent == 1000);
+    CHECK(scope.view(budgets.actor_summary(scope)).day.spent == 1000);
     return 0;
   });
   with_tenant(context_for("acme", "bob"), [&](auto scope) {
@@ -215,7 +215,7 @@ TEST_CASE_METHOD(BudgetFixture, "per-actor caps apply inside the tenant cap", "[
     auto r = budgets.reserve(scope, CallEstimate{"m1", 0, 10'000, 1, true, ""});
     REQUIRE(r.ok());
     CHECK(scope.view(*r).held == 500);  // what is left of the tenant's monthly 1500
-    CHECK(budgets.tenant_summary(scope).month.spent == 1000);
+    CHECK(scope.view(budgets.tenant_summary(scope)).month.spent == 1000);
     return 0;
   });
 }
@@ -279,7 +279,7 @@ TEST_CASE_METHOD(BudgetFixture, "64 threads racing one tenant never spend past t
     });
   }
   for (auto& th : threads) th.join();
-  const auto spent = with_tenant(ctx, [&](auto scope) { return budgets.tenant_summary(scope).day; });
+  const auto spent = with_tenant(ctx, [&](auto scope) { return scope.view(budgets.tenant_summary(scope)).day; });
   CHECK(spent.spent <= kCap);
   CHECK(spent.spent == charged.load());
   CHECK(spent.reserved == 0);
@@ -310,7 +310,7 @@ TEST_CASE_METHOD(BudgetFixture, "tenants' budgets are separate partitions, also 
   for (auto& th : threads) th.join();
   for (int i = 0; i < kTenants; ++i) {
     with_tenant(contexts[i], [&](auto scope) {
-      CHECK(budgets.tenant_summary(scope).day.spent == 400);  // exactly its own calls
+      CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 400);  // exactly its own calls
       // Its own cap (canary) still has exactly 10'000 + i - 400 left.
       auto r = budgets.reserve(scope, CallEstimate{"m1", 0, 1'000'000, 1, true, "probe"});
       REQUIRE(r.ok());
@@ -343,7 +343,7 @@ TEST_CASE_METHOD(BudgetFixture, "a reservation of one tenant cannot be settled o
   run(acme, false);
   CHECK(run(globex, true) == 1);
   with_tenant(acme, [&](auto scope) {
-    CHECK(budgets.tenant_summary(scope).day.reserved == 200);  // acme's hold untouched
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 200);  // acme's hold untouched
     return 0;
   });
 }

@@ -135,11 +135,11 @@ TEST_CASE("a tenant returning from idle is lifted to the current counter (no ban
   submit_jobs(s, busy, 100, 10, 10, log);
   io.run();
   io.restart();
-  const double busy_counter = with_tenant(busy, [&](auto scope) { return s.schedule(scope).counter; });
+  const double busy_counter = with_tenant(busy, [&](auto scope) { return scope.view(s.schedule(scope)).counter; });
   CHECK(busy_counter == Approx(100 * 30.0));
   log.clear();
   submit_jobs(s, sleeper, 20, 10, 10, log);  // the first one is dispatched at once
-  const double lifted = with_tenant(sleeper, [&](auto scope) { return s.schedule(scope).counter; });
+  const double lifted = with_tenant(sleeper, [&](auto scope) { return scope.view(s.schedule(scope)).counter; });
   // Started from the busy tenant's last dispatch counter (before its final output was charged),
   // not from 0.
   CHECK(lifted >= busy_counter - 30);
@@ -174,7 +174,7 @@ TEST_CASE("per-tenant queue limits reject the excess with RateLimited, other ten
     REQUIRE_FALSE(st.ok());
     CHECK(st.error().code() == ErrorCode::RateLimited);
     CHECK_THAT(st.error().message(), Catch::Contains("queue-a") && Catch::Contains("16"));
-    CHECK(s.schedule(scope).queued == 16);
+    CHECK(scope.view(s.schedule(scope)).queued == 16);
     return 0;
   });
   with_tenant(b, [&](auto scope) {
@@ -279,7 +279,7 @@ TEST_CASE("under concurrent submitters on a thread pool, slots are never exceede
   CHECK(s.free_slots() == 2);
   for (int i = 0; i < kTenants; ++i) {
     with_tenant(contexts[i], [&](auto scope) {
-      auto view = s.schedule(scope);
+      auto view = scope.view(s.schedule(scope));
       CHECK(view.served_input == 5 * kJobs);  // exactly its own jobs
       CHECK(view.served_output == 5 * kJobs);
       CHECK(view.queued == 0);
@@ -323,7 +323,7 @@ TEST_CASE("a request whose deadline passes while queued never takes a slot", "[m
   CHECK(s.expired_jobs() == 1);
   CHECK(s.free_slots() == 1);
   with_tenant(patient, [&](auto scope) {
-    CHECK(s.schedule(scope).served_input == 1);  // the expired request was not charged
+    CHECK(scope.view(s.schedule(scope)).served_input == 1);  // the expired request was not charged
     return 0;
   });
 }
