@@ -16,6 +16,8 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "tenantai/core/error.h"
@@ -92,6 +94,9 @@ struct BudgetOptions {
   std::chrono::milliseconds max_hold{std::chrono::minutes(10)};
 };
 
+template <typename Tag>
+class BudgetHold;
+
 // Thread-safe. The store and price table must outlive the manager. A tenant without a policy
 // cannot reserve (NotFound, fail closed).
 class BudgetManager {
@@ -113,6 +118,15 @@ class BudgetManager {
     auto r = reserve_impl(scope.context(), estimate);
     if (!r) return r.error();
     return scope.bind(std::move(*r));
+  }
+
+  // reserve() wrapped in a BudgetHold that releases the reservation when it goes out of scope
+  // unsettled (an exception, an early return): release on failure without a try/catch.
+  template <typename Tag>
+  Result<BudgetHold<Tag>> hold(const TenantScope<Tag>& scope, const CallEstimate& estimate) {
+    auto r = reserve(scope, estimate);
+    if (!r) return r.error();
+    return BudgetHold<Tag>(*this, scope, std::move(*r));
   }
 
   // Charges the actual usage against the reservation. Idempotent by request id. Throws
@@ -167,4 +181,56 @@ class BudgetManager {
   mutable TenantPartitions<PolicySlot> policies_;
 };
 
+// A reservation that is released automatically unless settled. Lives only inside its
+// with_tenant callback (it refers to the scope; returning it from the callback does not
+// compile). Move-only; not thread-safe (one request's handle).
+template <typename Tag>
+class BudgetHold {
+ public:
+  BudgetHold(BudgetManager& budgets, const TenantScope<Tag>& scope, Scoped<Reservation, Tag> reservation)
+      : budgets_(&budgets), scope_(&scope), reservation_(std::move(reservation)) {
+    scope.check_owner(reservation_);
+  }
+  BudgetHold(BudgetHold&& other) noexcept
+      : budgets_(other.budgets_), scope_(other.scope_), reservation_(std::move(other.reservation_)),
+        done_(std::exchange(other.done_, true)) {}
+  BudgetHold& operator=(BudgetHold&&) = delete;
+  BudgetHold(const BudgetHold&) = delete;
+  BudgetHold& operator=(const BudgetHold&) = delete;
+  // Releases the reservation if it was neither settled nor released. Never throws.
+  ~BudgetHold() {
+    if (done_) return;
+    try {
+      budgets_->release(*scope_, reservation_);
+    } catch (...) {
+      // The hold still expires with the request's deadline.
+    }
+  }
+
+  const Reservation& reservation() const { return scope_->view(reservation_); }
+  std::int64_t max_output_tokens() const { return reservation().max_output_tokens; }
+
+  // Settles (see BudgetManager::settle); after a successful settle nothing is released.
+  Result<SettleReceipt> settle(const CallUsage& usage) {
+    auto receipt = budgets_->settle(*scope_, reservation_, usage);
+    if (receipt.ok()) done_ = true;
+    return receipt;
+  }
+  // Releases now; false if there was nothing left to release.
+  bool release() {
+    done_ = true;
+    return budgets_->release(*scope_, reservation_);
+  }
+
+ private:
+  BudgetManager* budgets_;
+  const TenantScope<Tag>* scope_;
+  Scoped<Reservation, Tag> reservation_;
+  bool done_ = false;
+};
+
 }  // namespace tenantai::metering
+
+// A BudgetHold refers to its scope, so like a Scoped value it may not leave with_tenant.
+template <typename Tag>
+struct tenantai::holds_scoped<tenantai::metering::BudgetHold<Tag>> : std::true_type {};

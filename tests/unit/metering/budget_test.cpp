@@ -379,3 +379,31 @@ TEST_CASE("the store charges a forgotten settle retry never twice", "[metering][
   CHECK(store.reserve(ctx, big).error().code() == ErrorCode::BudgetExceeded);
   CHECK(store.balance(ctx, "tenant/day/1").reserved == 0);
 }
+
+static_assert(holds_scoped_v<BudgetHold<struct SomeBrand>>, "a BudgetHold must not leave its with_tenant callback");
+
+TEST_CASE_METHOD(BudgetFixture, "a BudgetHold releases on failure and keeps a settled charge",
+                 "[metering][budget]") {
+  with_tenant(context_for("acme"), [&](auto scope) {
+    REQUIRE(budgets.set_policy(scope, daily_cap(1000)).ok());
+    // The model call throws: the hold is released during unwinding.
+    try {
+      auto h = budgets.hold(scope, CallEstimate{"m1", 100, 400, 1, true, "fails"});
+      REQUIRE(h.ok());
+      CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 900);
+      throw std::runtime_error("model server down");
+    } catch (const std::runtime_error&) {
+    }
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 0);
+    {
+      auto h = budgets.hold(scope, CallEstimate{"m1", 100, 400, 1, true, "works"});
+      REQUIRE(h.ok());
+      CHECK(h->max_output_tokens() == 400);
+      auto moved = std::move(*h);  // only the moved-to handle acts
+      REQUIRE(moved.settle(CallUsage{100, 100}).ok());
+    }
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.spent == 300);
+    CHECK(scope.view(budgets.tenant_summary(scope)).day.reserved == 0);
+    return 0;
+  });
+}
