@@ -1,0 +1,72 @@
+// Host-facing inference interfaces: InferenceBackend (chat completion) and EmbeddingBackend.
+// Backends are shared infrastructure and carry no tenant state: the Pipeline picks the model
+// and adapter for a tenant through ModelRouter (which needs the TenantScope) and passes the
+// decision in the request; the backend only executes it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tenantai::inference {
+
+// One chat message ("system", "user", "assistant", "tool"). Plain data.
+struct ChatMessage {
+  std::string role;
+  std::string content;
+};
+
+// Sampling parameters (a SearchParameters-style bag). Plain data.
+struct CompletionParams {
+  std::size_t max_tokens = 256;
+  double temperature = 0.0;
+  std::vector<std::string> stop;
+};
+
+// Called with each chunk of text as it is produced. Invoked on the calling thread of
+// complete(); an exception thrown here aborts the completion and propagates.
+using StreamCallback = std::function<void(std::string_view chunk)>;
+
+// One completion request. `model` and `adapter` come from ModelRouter's decision; an empty
+// adapter means the base model. Plain data.
+struct CompletionRequest {
+  std::string model;
+  std::string adapter;
+  std::vector<ChatMessage> messages;
+  CompletionParams params;
+  StreamCallback on_chunk;  // optional; empty = no streaming
+};
+
+// What a backend produced. Plain data.
+struct CompletionResult {
+  std::string text;
+  std::size_t input_tokens = 0;
+  std::size_t output_tokens = 0;
+  std::string model;    // the model id that actually answered (as reported by the backend)
+  std::string adapter;  // the adapter that was applied (empty = none)
+  std::chrono::microseconds time_to_first_token{0};
+};
+
+// A chat-completion model. Implementations must be thread-safe: the Pipeline calls complete()
+// concurrently for many tenants on one shared instance. Failures throw tenantai::Error
+// (Unavailable for a dependency failure or timeout, InvalidArgument for a bad request,
+// DeadlineExceeded, ...); a backend never returns a partial result as success.
+class InferenceBackend {
+ public:
+  virtual ~InferenceBackend() = default;
+  virtual CompletionResult complete(const CompletionRequest& request) = 0;
+};
+
+// Texts → vectors of dimension() floats, one per text, in order. Thread-safe like
+// InferenceBackend; failures throw tenantai::Error.
+class EmbeddingBackend {
+ public:
+  virtual ~EmbeddingBackend() = default;
+  virtual std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) = 0;
+  virtual std::size_t dimension() const = 0;
+};
+
+}  // namespace tenantai::inference
