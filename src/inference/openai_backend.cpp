@@ -70,16 +70,6 @@ std::uint64_t OpenAICompatibleBackend::attempts() const noexcept { return attemp
 
 OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std::string& target, const std::string& body) {
   attempts_.fetch_add(1, std::memory_order_relaxed);
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  beast::error_code ec;
-  auto endpoints = resolver.resolve(host_, port_, ec);
-  if (ec) throw TransientIo{"cannot resolve " + host_ + ": " + ec.message()};
-  stream.expires_after(options_.connect_timeout);
-  stream.connect(endpoints, ec);
-  if (ec) throw TransientIo{"cannot connect to " + host_ + ":" + port_ + ": " + ec.message()};
-
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, host_);
   req.set(http::field::user_agent, "tenantai");
@@ -90,28 +80,77 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
   req.body() = body;
   req.prepare_payload();
 
-  stream.expires_after(options_.request_timeout);
-  http::write(stream, req, ec);
-  if (ec) throw TransientIo{"sending the request failed: " + ec.message()};
+  // Beast's tcp_stream deadlines apply to asynchronous operations only, so the exchange runs as
+  // a chain of async steps on a private io_context driven by this thread.
+  asio::io_context ioc;
+  tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(options_.max_response_bytes);
   parser.header_limit(64 * 1024);
-  http::read(stream, buffer, parser, ec);
-  if (ec == http::error::body_limit || ec == http::error::header_limit) {
+  beast::error_code failure;
+  std::string stage = "resolve";
+
+  auto on_read = [&](beast::error_code ec, std::size_t) { failure = ec; };
+  // Boost 1.74's parser does not enforce body_limit against a declared Content-Length (only
+  // for chunked and read-to-EOF bodies), so the header is read first and checked here.
+  auto on_header = [&](beast::error_code ec, std::size_t) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    if (auto declared = parser.content_length(); declared && *declared > options_.max_response_bytes) {
+      failure = http::error::body_limit;
+      return;
+    }
+    http::async_read(stream, buffer, parser, on_read);
+  };
+  auto on_write = [&](beast::error_code ec, std::size_t) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    stage = "read";
+    stream.expires_after(options_.request_timeout);
+    http::async_read_header(stream, buffer, parser, on_header);
+  };
+  auto on_connect = [&](beast::error_code ec, const tcp::endpoint&) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    stage = "write";
+    stream.expires_after(options_.request_timeout);
+    http::async_write(stream, req, on_write);
+  };
+  resolver.async_resolve(host_, port_, [&](beast::error_code ec, tcp::resolver::results_type results) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    stage = "connect";
+    stream.expires_after(options_.connect_timeout);
+    stream.async_connect(results, on_connect);
+  });
+  ioc.run();
+
+  if (failure == http::error::body_limit || failure == http::error::header_limit ||
+      failure == http::error::buffer_overflow) {
     throw Error(ErrorCode::Unavailable, "model server response exceeds the limit of " +
                                             std::to_string(options_.max_response_bytes) + " bytes");
   }
-  if (ec == beast::error::timeout) {
-    throw TransientIo{"model server did not answer within " + std::to_string(options_.request_timeout.count()) + " ms"};
+  if (failure == beast::error::timeout) {
+    throw TransientIo{"model server at " + host_ + ":" + port_ + " timed out (" + stage + ")"};
   }
-  if (ec) throw TransientIo{"reading the response failed: " + ec.message()};
+  if (failure) throw TransientIo{"model server at " + host_ + ":" + port_ + " failed (" + stage + "): " + failure.message()};
   auto& res = parser.get();
   HttpReply reply;
   reply.status = static_cast<int>(res.result_int());
   reply.body = std::move(res.body());
   if (auto it = res.find(http::field::retry_after); it != res.end()) reply.retry_after = std::string(it->value());
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   return reply;
 }
 
