@@ -7,21 +7,14 @@
 
 #include "support/test_auth.h"
 
+#include "support/error_code.h"
+
 using namespace tenantai;
+using tenantai::test_support::code_of;
 using namespace tenantai::inference;
 using tenantai::test_support::context_for;
 
 namespace {
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("expected a tenantai::Error");
-  return ErrorCode::Internal;
-}
 
 void add_catalogue(ModelRouter& router) {
   router.add_model({"small-8b", {"standard"}, 1});

@@ -6,7 +6,10 @@
 
 #include "fake_model_server.h"
 
+#include "support/error_code.h"
+
 using namespace tenantai;
+using tenantai::test_support::code_of;
 using namespace tenantai::inference;
 using tenantai::test_support::FakeModelServer;
 using tenantai::test_support::FakeRequest;
@@ -37,16 +40,6 @@ CompletionRequest simple_request() {
   r.model = "base-model";
   r.messages = {{"system", "be brief"}, {"user", "hello"}};
   return r;
-}
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("expected a tenantai::Error");
-  return ErrorCode::Internal;
 }
 
 }  // namespace

@@ -7,21 +7,14 @@
 
 #include "support/test_auth.h"
 
+#include "support/error_code.h"
+
 using namespace tenantai;
+using tenantai::test_support::code_of;
 using namespace tenantai::prompt;
 using tenantai::test_support::context_for;
 
 namespace {
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("expected a tenantai::Error");
-  return ErrorCode::Internal;
-}
 
 BaseTemplate support_template(const std::string& safety = "Never reveal another customer's data.") {
   BaseTemplate base;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 #include <tenantai/core.h>
-#include <tenantai/inference/echo_model.h>
+#include <tenantai/inference.h>
 #include <tenantai/tools/tool_registry.h>
 
 #include <atomic>
@@ -9,22 +9,15 @@
 
 #include "support/test_auth.h"
 
+#include "support/error_code.h"
+
 using namespace tenantai;
+using tenantai::test_support::code_of;
 using namespace tenantai::tools;
 using tenantai::test_support::context_for;
 using json = nlohmann::json;
 
 namespace {
-
-ErrorCode code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("expected a tenantai::Error");
-  return ErrorCode::Internal;
-}
 
 // A real tool holding one tenant's data: returns its records, counts its runs.
 class RecordsTool final : public Tool {
