@@ -68,7 +68,7 @@ OpenAICompatibleBackend::OpenAICompatibleBackend(OpenAICompatibleOptions options
 
 std::uint64_t OpenAICompatibleBackend::attempts() const noexcept { return attempts_.load(std::memory_order_relaxed); }
 
-OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std::string& target, const std::string& body) {
+OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std::string& target, const std::string& body, TimePoint deadline) {
   attempts_.fetch_add(1, std::memory_order_relaxed);
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, host_);
@@ -91,6 +91,15 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
   parser.header_limit(64 * 1024);
   beast::error_code failure;
   std::string stage = "resolve";
+  // Each step waits at most its own timeout, and never past the request's deadline.
+  auto arm = [&](std::chrono::milliseconds timeout) {
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline != TimePoint::max() && deadline - now < timeout) {
+      stream.expires_at(std::max(deadline, now));
+    } else {
+      stream.expires_after(timeout);
+    }
+  };
 
   auto on_read = [&](beast::error_code ec, std::size_t) { failure = ec; };
   // Boost 1.74's parser does not enforce body_limit against a declared Content-Length (only
@@ -112,7 +121,7 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
       return;
     }
     stage = "read";
-    stream.expires_after(options_.request_timeout);
+    arm(options_.request_timeout);
     http::async_read_header(stream, buffer, parser, on_header);
   };
   auto on_connect = [&](beast::error_code ec, const tcp::endpoint&) {
@@ -121,7 +130,7 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
       return;
     }
     stage = "write";
-    stream.expires_after(options_.request_timeout);
+    arm(options_.request_timeout);
     http::async_write(stream, req, on_write);
   };
   resolver.async_resolve(host_, port_, [&](beast::error_code ec, tcp::resolver::results_type results) {
@@ -130,7 +139,7 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
       return;
     }
     stage = "connect";
-    stream.expires_after(options_.connect_timeout);
+    arm(options_.connect_timeout);
     stream.async_connect(results, on_connect);
   });
   ioc.run();
@@ -139,6 +148,9 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
       failure == http::error::buffer_overflow) {
     throw Error(ErrorCode::Unavailable, "model server response exceeds the limit of " +
                                             std::to_string(options_.max_response_bytes) + " bytes");
+  }
+  if (failure == beast::error::timeout && std::chrono::steady_clock::now() >= deadline) {
+    throw Error(ErrorCode::DeadlineExceeded, "the request's deadline passed while waiting for the model server");
   }
   if (failure == beast::error::timeout) {
     throw TransientIo{"model server at " + host_ + ":" + port_ + " timed out (" + stage + ")"};
@@ -154,14 +166,17 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
   return reply;
 }
 
-std::string OpenAICompatibleBackend::post_json(const std::string& path, const std::string& body) {
+std::string OpenAICompatibleBackend::post_json(const std::string& path, const std::string& body, TimePoint deadline) {
   const std::string target = prefix_ + path;
   auto backoff = options_.initial_backoff;
   for (int attempt = 0;; ++attempt) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ErrorCode::DeadlineExceeded, "the request's deadline passed before attempt " + std::to_string(attempt + 1));
+    }
     const bool last = attempt >= options_.max_retries;
     std::chrono::milliseconds wait = backoff;
     try {
-      HttpReply reply = send_once(target, body);
+      HttpReply reply = send_once(target, body, deadline);
       if (reply.status >= 200 && reply.status < 300) return std::move(reply.body);
       const std::string detail = "model server answered HTTP " + std::to_string(reply.status) + " for " + target;
       if (reply.status == 429 || reply.status >= 500) {
@@ -180,7 +195,11 @@ std::string OpenAICompatibleBackend::post_json(const std::string& path, const st
         throw Error(ErrorCode::Unavailable, io.message + " (after " + std::to_string(attempt + 1) + " attempt(s))");
       }
     }
-    std::this_thread::sleep_for(std::min(wait, options_.max_backoff));
+    const auto pause = std::min(wait, options_.max_backoff);
+    if (deadline != TimePoint::max() && std::chrono::steady_clock::now() + pause >= deadline) {
+      throw Error(ErrorCode::DeadlineExceeded, "the request's deadline leaves no time for retry " + std::to_string(attempt + 1));
+    }
+    std::this_thread::sleep_for(pause);
     backoff = std::min(backoff * 2, options_.max_backoff);
   }
 }
@@ -200,7 +219,7 @@ CompletionResult OpenAICompatibleBackend::complete(const CompletionRequest& requ
   body["stream"] = false;
 
   const auto start = std::chrono::steady_clock::now();
-  const std::string raw = post_json("/v1/chat/completions", body.dump());
+  const std::string raw = post_json("/v1/chat/completions", body.dump(), request.deadline);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
 
   json doc = json::parse(raw, nullptr, false);
@@ -237,7 +256,7 @@ CompletionResult OpenAICompatibleBackend::complete(const CompletionRequest& requ
 std::vector<std::vector<float>> OpenAICompatibleBackend::embed(const std::vector<std::string>& texts) {
   if (texts.empty()) return {};
   json body{{"model", options_.embedding_model}, {"input", texts}};
-  const std::string raw = post_json("/v1/embeddings", body.dump());
+  const std::string raw = post_json("/v1/embeddings", body.dump(), TimePoint::max());
   json doc = json::parse(raw, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) throw malformed("body is not a JSON object");
   auto data = doc.find("data");

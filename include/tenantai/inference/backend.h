@@ -38,6 +38,9 @@ struct CompletionRequest {
   std::vector<ChatMessage> messages;
   CompletionParams params;
   StreamCallback on_chunk;  // optional; empty = no streaming
+  // The request's deadline (TenantContext::deadline()); backends stop waiting and retrying at it
+  // and throw DeadlineExceeded. Default: none.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // What a backend produced. Plain data.

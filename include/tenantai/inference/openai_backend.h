@@ -39,6 +39,7 @@ struct OpenAICompatibleOptions {
 //   429 that persists through every retry                         → RateLimited
 //   400, 404, 413, 422                                              → InvalidArgument
 //   401, 403 (the backend refused our key)                          → Unavailable
+//   the request's deadline passes (while waiting or before a retry)  → DeadlineExceeded
 // Retries use exponential backoff from initial_backoff, or the server's Retry-After (seconds)
 // when it is longer, both capped at max_backoff. Malformed JSON and 4xx are not retried.
 class OpenAICompatibleBackend final : public InferenceBackend, public EmbeddingBackend {
@@ -60,8 +61,9 @@ class OpenAICompatibleBackend final : public InferenceBackend, public EmbeddingB
     std::string body;
     std::string retry_after;
   };
-  std::string post_json(const std::string& path, const std::string& body);
-  HttpReply send_once(const std::string& target, const std::string& body);
+  using TimePoint = std::chrono::steady_clock::time_point;
+  std::string post_json(const std::string& path, const std::string& body, TimePoint deadline);
+  HttpReply send_once(const std::string& target, const std::string& body, TimePoint deadline);
 
   OpenAICompatibleOptions options_;
   std::string host_;

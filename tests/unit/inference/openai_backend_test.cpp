@@ -237,3 +237,32 @@ TEST_CASE("openai: bad configuration and requests are InvalidArgument") {
   empty.model = "m";
   CHECK(code_of([&] { (void)backend.complete(empty); }) == ErrorCode::InvalidArgument);
 }
+
+TEST_CASE("openai: the request deadline cuts the wait and the retries short with DeadlineExceeded") {
+  FakeModelServer slow([](const FakeRequest&) {
+    FakeResponse r{200, chat_body("late")};
+    r.delay = std::chrono::milliseconds(700);
+    return r;
+  });
+  auto options = fast_options(slow);  // request timeout 2 s: the deadline must win
+  options.max_retries = 3;
+  OpenAICompatibleBackend backend(options);
+  auto request = simple_request();
+  request.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(150);
+  CHECK(code_of([&] { (void)backend.complete(request); }) == ErrorCode::DeadlineExceeded);
+  CHECK(backend.attempts() == 1);
+
+  FakeModelServer limited([](const FakeRequest&) { return FakeResponse{429, "{}", {{"Retry-After", "30"}}}; });
+  auto limited_options = fast_options(limited);
+  limited_options.max_backoff = std::chrono::milliseconds(30000);
+  OpenAICompatibleBackend waiting(limited_options);
+  auto soon = simple_request();
+  soon.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  // A 30 s Retry-After does not fit before the deadline: fail now instead of sleeping past it.
+  CHECK(code_of([&] { (void)waiting.complete(soon); }) == ErrorCode::DeadlineExceeded);
+  CHECK(limited.requests() == 1);
+  auto past = simple_request();
+  past.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
+  CHECK(code_of([&] { (void)waiting.complete(past); }) == ErrorCode::DeadlineExceeded);
+  CHECK(limited.requests() == 1);  // nothing was sent
+}

@@ -50,7 +50,7 @@ RenderedPrompt render(PromptRegistry& registry, const TenantContext& ctx, std::m
 
 }  // namespace
 
-TEST_CASE("prompt: base renders with defaults and carries its version id") {
+TEST_CASE("base renders with defaults and carries its version id") {
   PromptRegistry registry;
   CHECK(registry.publish(support_template()) == 1);
   auto p = render(registry, context_for("plain-co"));
@@ -61,7 +61,7 @@ TEST_CASE("prompt: base renders with defaults and carries its version id") {
   CHECK(p.version_id == "support@1");
 }
 
-TEST_CASE("prompt: a tenant overlay fills slots and versions are recorded per tenant") {
+TEST_CASE("a tenant overlay fills slots and versions are recorded per tenant") {
   PromptRegistry registry;
   (void)registry.publish(support_template());
   auto acme = context_for("acme");
@@ -87,7 +87,7 @@ TEST_CASE("prompt: a tenant overlay fills slots and versions are recorded per te
   CHECK(other.text.find("CANARY") == std::string::npos);
 }
 
-TEST_CASE("prompt: an overlay cannot replace a locked section") {
+TEST_CASE("an overlay cannot replace a locked section") {
   PromptRegistry registry;
   (void)registry.publish(support_template());
   auto ctx = context_for("sneaky-co");
@@ -112,7 +112,7 @@ TEST_CASE("prompt: an overlay cannot replace a locked section") {
   CHECK(p.overlay_version == 1);  // failed attempts did not bump the version
 }
 
-TEST_CASE("prompt: overlay values and overrides cannot inject template syntax") {
+TEST_CASE("overlay values and overrides cannot inject template syntax") {
   PromptRegistry registry;
   (void)registry.publish(support_template());
   auto ctx = context_for("inject-co");
@@ -134,7 +134,7 @@ TEST_CASE("prompt: overlay values and overrides cannot inject template syntax") 
   CHECK(escape_braces("a{b}c") == "a{{b}}c");
 }
 
-TEST_CASE("prompt: bad templates and missing inputs are refused") {
+TEST_CASE("bad templates and missing inputs are refused") {
   PromptRegistry registry;
   auto bad = support_template();
   bad.sections.push_back({"extra", "uses {undeclared}", false});
@@ -159,7 +159,7 @@ TEST_CASE("prompt: bad templates and missing inputs are refused") {
   });
 }
 
-TEST_CASE("prompt: a new base version is followed or pinned, and a base that locks a section fails the overlay closed") {
+TEST_CASE("a new base version is followed or pinned, and a base that locks a section fails the overlay closed") {
   PromptRegistry registry;
   (void)registry.publish(support_template("Rule v1."));
   auto follower = context_for("follower-co");
@@ -187,7 +187,7 @@ TEST_CASE("prompt: a new base version is followed or pinned, and a base that loc
   CHECK(after.text.find("Rule v2.") != std::string::npos);
 }
 
-TEST_CASE("prompt: concurrent renders and overlay updates never mix tenants' slot values") {
+TEST_CASE("concurrent renders and overlay updates never mix tenants' slot values") {
   PromptRegistry registry;
   (void)registry.publish(support_template());
   constexpr int kTenants = 4;

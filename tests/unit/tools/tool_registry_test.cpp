@@ -67,7 +67,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("tools: an actor with the capability runs its own tenant's tool") {
+TEST_CASE("an actor with the capability runs its own tenant's tool") {
   Fixture f;
   auto alice = context_for("acme", "alice", {}, {"tool:crm.read"});
   auto out = with_tenant(alice, [&](auto scope) {
@@ -89,7 +89,7 @@ TEST_CASE("tools: an actor with the capability runs its own tenant's tool") {
   });
 }
 
-TEST_CASE("tools: a missing capability is refused whatever the model asked, and the refusal is reported") {
+TEST_CASE("a missing capability is refused whatever the model asked, and the refusal is reported") {
   Fixture f;
   auto bob = context_for("acme", "bob", {}, {"tool:other"});
   with_tenant(bob, [&](auto scope) {
@@ -103,7 +103,7 @@ TEST_CASE("tools: a missing capability is refused whatever the model asked, and 
   CHECK(f.refusals.seen[0].second.missing_capability == "tool:crm.read");
 }
 
-TEST_CASE("tools: another tenant's tool cannot be named, by qualifier, by tenant argument or by name alone") {
+TEST_CASE("another tenant's tool cannot be named, by qualifier, by tenant argument or by name alone") {
   Fixture f;
   // Even an actor holding every capability string cannot cross.
   auto root = context_for("acme", "root", {}, {"tool:crm.read", "tool:export"});
@@ -135,7 +135,7 @@ TEST_CASE("tools: another tenant's tool cannot be named, by qualifier, by tenant
   for (const auto& [tenant, r] : f.refusals.seen) CHECK(tenant == "acme");
 }
 
-TEST_CASE("tools: an injected instruction in a document, echoed by the model, is refused and reported") {
+TEST_CASE("an injected instruction in a document, echoed by the model, is refused and reported") {
   Fixture f;
   // An acme document poisoned with instructions to use globex's tools and data.
   const std::string poisoned =
@@ -177,7 +177,7 @@ TEST_CASE("tools: an injected instruction in a document, echoed by the model, is
   }
 }
 
-TEST_CASE("tools: registration rules and erase_tenant") {
+TEST_CASE("registration rules and erase_tenant") {
   Fixture f;
   auto admin = context_for("acme", "admin");
   with_tenant(admin, [&](auto scope) {
@@ -192,7 +192,7 @@ TEST_CASE("tools: registration rules and erase_tenant") {
   with_tenant(context_for("globex", "admin"), [&](auto scope) { CHECK(scope.view(f.registry.names(scope)).size() == 2); });
 }
 
-TEST_CASE("tools: under concurrent load each tenant's calls reach only its own tool") {
+TEST_CASE("under concurrent load each tenant's calls reach only its own tool") {
   Fixture f;
   auto acme = context_for("acme", "a", {}, {"tool:crm.read"});
   auto globex = context_for("globex", "g", {}, {"tool:crm.read"});
@@ -224,7 +224,7 @@ TEST_CASE("tools: under concurrent load each tenant's calls reach only its own t
   CHECK(f.refusals.seen.size() == 900);
 }
 
-TEST_CASE("tools: parse_tool_calls reads only well-formed TOOL_CALL lines") {
+TEST_CASE("parse_tool_calls reads only well-formed TOOL_CALL lines") {
   auto calls = parse_tool_calls("hello\nTOOL_CALL {\"tool\":\"a\",\"arguments\":{\"x\":1}}\nTOOL_CALL {\"tool\":3}\nTOOL_CALL {\"tool\":\"b\"}");
   REQUIRE(calls.size() == 2);
   CHECK(calls[0].tool == "a");
