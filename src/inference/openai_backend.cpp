@@ -91,33 +91,42 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
   parser.header_limit(64 * 1024);
   beast::error_code failure;
   std::string stage = "resolve";
-  // Each step waits at most its own timeout, and never past the request's deadline.
-  auto arm = [&](std::chrono::milliseconds timeout) {
-    const auto now = std::chrono::steady_clock::now();
-    if (deadline != TimePoint::max() && deadline - now < timeout) {
-      stream.expires_at(std::max(deadline, now));
-    } else {
-      stream.expires_after(timeout);
-    }
+  // Per-step timeouts use the stream's expiry. The request's deadline is a separate timer that
+  // cancels whatever step is running when it fires (re-arming the stream's expiry to one fixed
+  // instant across steps did not reliably fire with Boost 1.74 under sanitizers).
+  auto arm = [&](std::chrono::milliseconds timeout) { stream.expires_after(timeout); };
+  asio::steady_timer deadline_timer(ioc);
+  bool deadline_hit = false;
+  if (deadline != TimePoint::max()) {
+    deadline_timer.expires_at(deadline);
+    deadline_timer.async_wait([&](beast::error_code ec) {
+      if (ec) return;  // cancelled: the exchange finished first
+      deadline_hit = true;  // a step starting after this sees the flag and stops
+      stream.cancel();
+      resolver.cancel();
+    });
+  }
+  auto finish = [&](beast::error_code ec) {
+    failure = ec;
+    deadline_timer.cancel();
   };
-
-  auto on_read = [&](beast::error_code ec, std::size_t) { failure = ec; };
+  auto on_read = [&](beast::error_code ec, std::size_t) { finish(ec); };
   // Boost 1.74's parser does not enforce body_limit against a declared Content-Length (only
   // for chunked and read-to-EOF bodies), so the header is read first and checked here.
   auto on_header = [&](beast::error_code ec, std::size_t) {
-    if (ec) {
-      failure = ec;
+    if (ec || deadline_hit) {
+      finish(ec ? ec : beast::error::timeout);
       return;
     }
     if (auto declared = parser.content_length(); declared && *declared > options_.max_response_bytes) {
-      failure = http::error::body_limit;
+      finish(http::error::body_limit);
       return;
     }
     http::async_read(stream, buffer, parser, on_read);
   };
   auto on_write = [&](beast::error_code ec, std::size_t) {
-    if (ec) {
-      failure = ec;
+    if (ec || deadline_hit) {
+      finish(ec ? ec : beast::error::timeout);
       return;
     }
     stage = "read";
@@ -125,8 +134,8 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
     http::async_read_header(stream, buffer, parser, on_header);
   };
   auto on_connect = [&](beast::error_code ec, const tcp::endpoint&) {
-    if (ec) {
-      failure = ec;
+    if (ec || deadline_hit) {
+      finish(ec ? ec : beast::error::timeout);
       return;
     }
     stage = "write";
@@ -134,8 +143,8 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
     http::async_write(stream, req, on_write);
   };
   resolver.async_resolve(host_, port_, [&](beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) {
-      failure = ec;
+    if (ec || deadline_hit) {
+      finish(ec ? ec : beast::error::timeout);
       return;
     }
     stage = "connect";
@@ -149,7 +158,7 @@ OpenAICompatibleBackend::HttpReply OpenAICompatibleBackend::send_once(const std:
     throw Error(ErrorCode::Unavailable, "model server response exceeds the limit of " +
                                             std::to_string(options_.max_response_bytes) + " bytes");
   }
-  if (failure == beast::error::timeout && std::chrono::steady_clock::now() >= deadline) {
+  if (deadline_hit || (failure == beast::error::timeout && std::chrono::steady_clock::now() >= deadline)) {
     throw Error(ErrorCode::DeadlineExceeded, "the request's deadline passed while waiting for the model server");
   }
   if (failure == beast::error::timeout) {

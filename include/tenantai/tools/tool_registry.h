@@ -38,6 +38,7 @@ enum class RefusalReason {
   MissingCapability,    // the actor lacks a capability the tool requires
   MalformedCall,        // empty name or arguments that are not a JSON object
 };
+// Name of the reason, e.g. "ForeignTool", for audit records. Never fails.
 std::string_view to_string(RefusalReason reason) noexcept;
 
 // What the refusal hook receives (for the audit log). Plain data.
