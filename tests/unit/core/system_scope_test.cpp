@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <tenantai/core.h>
 
 #include <atomic>
@@ -72,9 +73,11 @@ TEST_CASE("SystemScope visits are thread-safe and all recorded", "[core][system_
   options.max_visits = 100000;
   SystemScope sys(recorder, "ops", "load test", options);
   std::atomic<int> ran{0};
+  std::vector<TenantId> tenants;
+  for (int i = 0; i < 110; ++i) tenants.push_back(TenantId(fmt::format("t{}", i)));
   auto worker = [&](int base) {
     for (int i = 0; i < 500; ++i) {
-      sys.visit(TenantId("t" + std::to_string(base + i % 10)), [&](auto) { return ++ran; });
+      sys.visit(tenants[static_cast<std::size_t>(base + i % 10)], [&](auto) { return ++ran; });
     }
   };
   std::thread a(worker, 0), b(worker, 100);
