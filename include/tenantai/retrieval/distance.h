@@ -14,6 +14,12 @@ enum class KernelIsa { Scalar, Avx2, Avx512 };
 KernelIsa kernel_isa() noexcept;
 std::string_view to_string(KernelIsa isa) noexcept;
 
+// True when this CPU can run `isa` (Scalar always). Thread-safe.
+bool kernel_isa_supported(KernelIsa isa) noexcept;
+
+// The widest ISA this CPU supports (what dispatch picks at start-up). Thread-safe.
+KernelIsa best_kernel_isa() noexcept;
+
 // Forces an ISA (tests run every path). Returns false, changing nothing, when the CPU lacks it.
 // Not meant to be called while other threads run kernels.
 bool force_kernel_isa(KernelIsa isa) noexcept;
