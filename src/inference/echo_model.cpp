@@ -8,6 +8,25 @@
 
 namespace tenantai::inference {
 
+namespace {
+// Like a real model, never emits more than max_tokens (whitespace-separated) tokens; 0 = no limit.
+std::string truncate_to_tokens(std::string text, std::size_t max_tokens) {
+  if (max_tokens == 0) return text;
+  std::size_t tokens = 0;
+  bool in_word = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool space = std::isspace(static_cast<unsigned char>(text[i])) != 0;
+    if (!space && !in_word && ++tokens > max_tokens) {
+      text.resize(i);
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+      break;
+    }
+    in_word = !space;
+  }
+  return text;
+}
+}  // namespace
+
 EchoModel::EchoModel(std::string model_id) : model_id_(std::move(model_id)) {}
 
 CompletionResult EchoModel::complete(const CompletionRequest& request) {
@@ -24,6 +43,7 @@ CompletionResult EchoModel::complete(const CompletionRequest& request) {
     text += ": ";
     text += m.content;
   }
+  text = truncate_to_tokens(std::move(text), request.params.max_tokens);
   bool first = true;
   if (request.on_chunk) {
     std::size_t pos = 0;

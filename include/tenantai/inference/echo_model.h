@@ -12,7 +12,8 @@ namespace tenantai::inference {
 // Answers with a header naming the model and adapter, then every message's content in order
 // ("<role>: <content>" per line), so an end-to-end test can see exactly which context passages
 // (and so which documents) the model was given. Token counts are whitespace tokens (input =
-// all message contents, output = the answer). Streams word by word when on_chunk is set.
+// all message contents, output = the answer, cut to params.max_tokens like a real model).
+// Streams word by word when on_chunk is set.
 // Stateless apart from an atomic call counter; thread-safe.
 class EchoModel final : public InferenceBackend {
  public:

@@ -104,3 +104,17 @@ TEST_CASE("count_tokens counts whitespace-separated tokens") {
   CHECK(count_tokens("") == 0);
   CHECK(count_tokens("  a  bb\tccc\n") == 3);
 }
+
+TEST_CASE("EchoModel never answers with more than max_tokens tokens", "[inference][echo]") {
+  tenantai::inference::EchoModel model("echo-test");
+  tenantai::inference::CompletionRequest request;
+  request.messages = {{"user", "one two three four five six seven eight nine ten"}};
+  request.params.max_tokens = 4;
+  auto result = model.complete(request);
+  CHECK(result.output_tokens == 4);
+  CHECK(tenantai::inference::count_tokens(result.text) == 4);
+  request.params.max_tokens = 0;  // no limit: the whole echo
+  auto whole = model.complete(request);
+  CHECK(whole.output_tokens == tenantai::inference::count_tokens(whole.text));
+  CHECK(whole.output_tokens > 10);
+}
