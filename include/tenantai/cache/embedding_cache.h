@@ -1,0 +1,77 @@
+// EmbeddingCache: text → embedding vector, per tenant. An embedding computed for tenant A's
+// text is never returned to tenant B, even for byte-identical text (and B's lookups cannot
+// reveal, by timing or by hit, whether A embedded that text).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tenantai/cache/cache_stats.h"
+#include "tenantai/core/error.h"
+#include "tenantai/core/scope.h"
+
+namespace tenantai::cache {
+
+struct EmbeddingCacheOptions {
+  // Capacity of a tenant's partition (bytes count 4 per float plus the model id).
+  std::function<CacheQuota(const TenantId&)> quota_for = [](const TenantId&) { return CacheQuota{}; };
+  std::chrono::milliseconds ttl{std::chrono::hours(24)};  // zero = no expiry
+  std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
+};
+
+// Thread-safe (one lock per tenant partition). Keys are keyed BLAKE2b-256 digests (tenant
+// secret) of model id and text; the text itself is not kept. LRU + TTL per tenant.
+class EmbeddingCache {
+ public:
+  explicit EmbeddingCache(EmbeddingCacheOptions options = {});
+  ~EmbeddingCache();
+  EmbeddingCache(const EmbeddingCache&) = delete;
+  EmbeddingCache& operator=(const EmbeddingCache&) = delete;
+
+  // The cached vector of `text` under `model_id` for the scope tenant, or nullopt.
+  // InvalidArgument for an empty model id.
+  template <typename Tag>
+  Scoped<std::optional<std::vector<float>>, Tag> lookup(const TenantScope<Tag>& scope,
+                                                        std::string_view model_id, std::string_view text) {
+    return scope.bind(lookup_for(scope.tenant(), model_id, text));
+  }
+
+  // Stores the vector (replacing any previous one). InvalidArgument for an empty model id or
+  // vector, or one larger than the tenant's byte quota; nothing stored then.
+  template <typename Tag>
+  Status store(const TenantScope<Tag>& scope, std::string_view model_id, std::string_view text,
+               std::span<const float> embedding) {
+    return store_for(scope.tenant(), model_id, text, embedding);
+  }
+
+  // Drops the scope tenant's entries (counters kept); returns how many.
+  template <typename Tag>
+  std::size_t flush(const TenantScope<Tag>& scope) {
+    return flush_for(scope.tenant());
+  }
+  template <typename Tag>
+  Scoped<CacheStats, Tag> stats(const TenantScope<Tag>& scope) const {
+    return scope.bind(stats_for(scope.tenant()));
+  }
+
+ private:
+  struct Impl;
+
+  std::optional<std::vector<float>> lookup_for(const TenantId& tenant, std::string_view model_id,
+                                               std::string_view text);
+  Status store_for(const TenantId& tenant, std::string_view model_id, std::string_view text,
+                   std::span<const float> embedding);
+  std::size_t flush_for(const TenantId& tenant);
+  CacheStats stats_for(const TenantId& tenant) const;
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tenantai::cache

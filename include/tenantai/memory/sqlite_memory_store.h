@@ -1,0 +1,70 @@
+// SqliteMemoryStore: one SQLite database file per tenant under a root directory, opened lazily
+// through a bounded pool of handles (least recently used handle closed first), so any number
+// of tenants needs at most max_open_handles open databases (≈ 3 file descriptors each in WAL).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "tenantai/core/tenant_id.h"
+#include "tenantai/memory/memory_store.h"
+
+namespace tenantai::memory {
+
+struct SqliteMemoryOptions {
+  std::string root_dir;              // must exist and be a directory (InvalidArgument otherwise)
+  std::size_t max_open_handles = 64; // >= 1
+  // true: PRAGMA synchronous=FULL (a committed write survives power loss); false: NORMAL
+  // (survives a process crash, which is what the crash test checks; much faster).
+  bool sync_full = false;
+  std::chrono::milliseconds busy_timeout{5000};
+  // Wall clock for created_at and retention; injectable for tests.
+  std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
+};
+
+// Thread-safe. Each tenant's database stores its own tenant id (table meta) and a tenantai
+// application id; opening a file that is not a tenantai memory database fails with
+// StorageFailure naming the file, and one that belongs to another tenant (renamed or copied)
+// with IsolationViolation — it is never read or written.
+class SqliteMemoryStore final : public MemoryStore {
+ public:
+  explicit SqliteMemoryStore(SqliteMemoryOptions options);
+  ~SqliteMemoryStore() override;
+  SqliteMemoryStore(const SqliteMemoryStore&) = delete;
+  SqliteMemoryStore& operator=(const SqliteMemoryStore&) = delete;
+
+  // The database file name used for `tenant` (no directory): the id with any byte outside
+  // [a-z0-9-] written as "_XX" (hex), plus ".memory.db". Injective, so no two tenants share a
+  // file, and never contains '/' or "..". Never throws except std::bad_alloc.
+  static std::string file_name_for(const TenantId& tenant);
+
+  // Number of database handles currently open in the pool (≤ max_open_handles, plus handles
+  // still in use by a running call after being evicted).
+  std::size_t open_handles() const;
+
+ protected:
+  std::vector<std::int64_t> do_append(const TenantContext& context, const MemoryScope& where,
+                                      const std::vector<MessageInput>& messages) override;
+  std::vector<Message> do_messages(const TenantContext& context, const MemoryScope& where,
+                                   std::size_t last_n) override;
+  std::int64_t do_add_fact(const TenantContext& context, std::string_view user, std::string_view agent,
+                           std::string_view content, const Provenance& provenance) override;
+  std::vector<Fact> do_facts(const TenantContext& context, std::string_view user, std::string_view agent) override;
+  void do_put_summary(const TenantContext& context, const MemoryScope& where, std::string_view content,
+                      std::int64_t covers_up_to) override;
+  std::optional<Summary> do_summary(const TenantContext& context, const MemoryScope& where) override;
+  void do_set_grant(const TenantContext& context, std::string_view grantee, bool granted) override;
+  std::size_t do_erase_user(const TenantContext& context, std::string_view user) override;
+  void do_erase_tenant(const TenantContext& context) override;
+  std::size_t do_apply_retention(const TenantContext& context, std::chrono::hours max_age) override;
+  std::string do_export_jsonl(const TenantContext& context) override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tenantai::memory
