@@ -1,0 +1,193 @@
+// AuditLog: one append-only, tamper-evident log per tenant, file-backed under a root directory.
+//
+//   auto signer = CheckpointSigner::generate();
+//   AuditLog log(root, {.signer = &signer, .body_sealer = &sealer});
+//   with_tenant(ctx, [&](auto scope) {
+//     log.append(scope, {.operation = Operation::Infer, .model_id = "m1"});
+//     auto cp = log.checkpoint(scope);                     // Scoped<Checkpoint>
+//     auto proof = log.prove_inclusion(scope, 0, scope.view(cp).size);
+//   });
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tenantai/audit/checkpoint.h"
+#include "tenantai/audit/event.h"
+#include "tenantai/audit/merkle.h"
+#include "tenantai/audit/sink.h"
+#include "tenantai/core/scope.h"
+#include "tenantai/core/system_scope.h"
+#include "tenantai/core/tenant_partitions.h"
+#include "tenantai/crypto/sealer.h"
+
+namespace tenantai::audit {
+
+struct AuditLogOptions {
+  const CheckpointSigner* signer = nullptr;  // required; must outlive the log
+  // Seals event bodies with the tenant's key (nullptr: bodies stored in clear). The Merkle leaf
+  // covers the stored (sealed) bytes, so integrity is checkable without the key. Must outlive
+  // the log. Events recorded without a tenant context (SystemScope visits) stay in clear.
+  crypto::Sealer* body_sealer = nullptr;
+  std::uint64_t checkpoint_every_events = 4096;  // sign a checkpoint after this many appends...
+  std::chrono::milliseconds checkpoint_every{1000};  // ...or when this much time passed (checked on append)
+  bool fsync_every_event = false;  // default: fsync the log when a checkpoint is written
+  // Retention per tenant (nullopt: keep forever). prune() removes bodies older than this.
+  std::function<std::optional<std::chrono::hours>(const TenantId&)> retention = [](const TenantId&) {
+    return std::optional<std::chrono::hours>{};
+  };
+  std::function<std::chrono::system_clock::time_point()> clock = [] {
+    return std::chrono::system_clock::now();
+  };
+};
+
+struct InclusionProof {
+  std::uint64_t index = 0;
+  std::uint64_t tree_size = 0;
+  Hash leaf{};
+  std::vector<Hash> path;
+};
+
+struct ConsistencyProof {
+  std::uint64_t old_size = 0;
+  std::uint64_t new_size = 0;
+  std::vector<Hash> path;
+};
+
+// Which redaction an operator read uses.
+enum class OperatorView { Redacted, Full };
+
+// Files per tenant under `root` (tenant ids are safe file names):
+//   <tenant>.log          records (see docs/audit-format.md), append-only except prune()
+//   <tenant>.checkpoints  every signed checkpoint note, appended
+//   <tenant>.grants       operator grants (also recorded as events)
+// Opening a tenant's log (on its first use) cuts a torn tail back to the last complete record
+// and checks every record; a log whose checkpointed prefix does not verify fails with Tampered
+// naming the first bad index, and stays unusable (fail closed).
+// Thread-safe: appends to one tenant are serialised; tenants are independent.
+class AuditLog {
+ public:
+  // Creates `root` if needed (StorageFailure naming it on failure); InvalidArgument without signer.
+  AuditLog(std::filesystem::path root, AuditLogOptions options);
+  ~AuditLog();
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Appends to the scope tenant's log; returns the event's index. Empty actor / request id are
+  // filled from the context. Throws StorageFailure / CryptoFailure (body sealing) and the event
+  // is then not recorded.
+  template <typename Tag>
+  Scoped<std::uint64_t, Tag> append(const TenantScope<Tag>& scope, AuditEvent event) {
+    return scope.bind(append_for(scope.context(), std::move(event)));
+  }
+
+  // Records a SystemScope visit into the visited tenant's log (used by AuditAccessRecorder).
+  // Body in clear (there is no tenant context to seal with). Throws on I/O failure.
+  std::uint64_t append_access(const AccessRecord& record);
+
+  // Signs a checkpoint over everything appended so far (fsyncs first) and returns it.
+  template <typename Tag>
+  Scoped<Checkpoint, Tag> checkpoint(const TenantScope<Tag>& scope) {
+    return scope.bind(checkpoint_for(scope.tenant()));
+  }
+  // The latest signed checkpoint (NotFound if none yet).
+  template <typename Tag>
+  Scoped<Checkpoint, Tag> latest_checkpoint(const TenantScope<Tag>& scope) {
+    return scope.bind(latest_checkpoint_for(scope.tenant()));
+  }
+  // Number of events in the tenant's log.
+  template <typename Tag>
+  std::uint64_t size(const TenantScope<Tag>& scope) {
+    return size_of(scope.tenant());
+  }
+
+  // The tenant's own view: records [first, first + count), bodies opened with the tenant's key.
+  // Only the scope tenant's log is reachable from here.
+  template <typename Tag>
+  Scoped<std::vector<AuditRecord>, Tag> read(const TenantScope<Tag>& scope, std::uint64_t first,
+                                             std::uint64_t count) {
+    return scope.bind(read_for(scope.context(), first, count));
+  }
+
+  template <typename Tag>
+  Scoped<InclusionProof, Tag> prove_inclusion(const TenantScope<Tag>& scope, std::uint64_t index,
+                                              std::uint64_t tree_size) {
+    return scope.bind(inclusion_for(scope.tenant(), index, tree_size));
+  }
+  template <typename Tag>
+  Scoped<ConsistencyProof, Tag> prove_consistency(const TenantScope<Tag>& scope,
+                                                  std::uint64_t old_size, std::uint64_t new_size) {
+    return scope.bind(consistency_for(scope.tenant(), old_size, new_size));
+  }
+
+  // The tenant lets `operator_id` read its log in full until `until` (needs capability
+  // "admin:audit"; PermissionDenied otherwise). Recorded as an event.
+  template <typename Tag>
+  void grant_operator_access(const TenantScope<Tag>& scope, const std::string& operator_id,
+                             std::chrono::system_clock::time_point until) {
+    grant_for(scope.context(), operator_id, until, true);
+  }
+  template <typename Tag>
+  void revoke_operator_access(const TenantScope<Tag>& scope, const std::string& operator_id) {
+    grant_for(scope.context(), operator_id, {}, false);
+  }
+
+  // Operator read of `tenant`'s log through a SystemScope (which records the visit). Redacted:
+  // always allowed. Full: needs an unexpired grant to system.operator_id() (PermissionDenied).
+  // Either way the read itself is appended to the tenant's log before data is returned.
+  std::vector<RedactedRecord> operator_read(SystemScope& system, const TenantId& tenant,
+                                            std::uint64_t first, std::uint64_t count);
+  std::vector<AuditRecord> operator_read_full(SystemScope& system, const TenantId& tenant,
+                                              std::uint64_t first, std::uint64_t count);
+
+  // Retention: drops the bodies of events older than the tenant's retention (leaf hashes stay,
+  // so checkpoints and proofs still verify). Returns how many bodies were pruned.
+  template <typename Tag>
+  std::uint64_t prune(const TenantScope<Tag>& scope) {
+    return prune_for(scope.context());
+  }
+
+  // Writes an export bundle (JSON Lines: header, every checkpoint, consistency proofs between
+  // consecutive checkpoints, every event with its stored bytes and leaf index, the tenant's
+  // readable events) to `sink`, after signing a fresh checkpoint. Recorded as an Export event
+  // (after the bundle's checkpoint). Returns the bundle's checkpoint.
+  template <typename Tag>
+  Scoped<Checkpoint, Tag> export_bundle(const TenantScope<Tag>& scope, AuditSink& sink) {
+    return scope.bind(export_for(scope.context(), sink));
+  }
+
+  const std::filesystem::path& root() const noexcept { return root_; }
+  // Paths of a tenant's files (for tools and tests).
+  std::filesystem::path log_path(const TenantId& tenant) const;
+  std::filesystem::path checkpoints_path(const TenantId& tenant) const;
+
+ private:
+  class TenantLog;
+  std::shared_ptr<TenantLog> log_of(const TenantId& tenant);
+
+  std::uint64_t append_for(const TenantContext& context, AuditEvent event);
+  Checkpoint checkpoint_for(const TenantId& tenant);
+  Checkpoint latest_checkpoint_for(const TenantId& tenant);
+  std::uint64_t size_of(const TenantId& tenant);
+  std::vector<AuditRecord> read_for(const TenantContext& context, std::uint64_t first,
+                                    std::uint64_t count);
+  InclusionProof inclusion_for(const TenantId& tenant, std::uint64_t index, std::uint64_t size);
+  ConsistencyProof consistency_for(const TenantId& tenant, std::uint64_t old_size,
+                                   std::uint64_t new_size);
+  void grant_for(const TenantContext& context, const std::string& operator_id,
+                 std::chrono::system_clock::time_point until, bool grant);
+  std::uint64_t prune_for(const TenantContext& context);
+  Checkpoint export_for(const TenantContext& context, AuditSink& sink);
+
+  std::filesystem::path root_;
+  AuditLogOptions options_;
+  TenantPartitions<TenantLog> logs_;
+};
+
+}  // namespace tenantai::audit

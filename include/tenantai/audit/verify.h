@@ -1,0 +1,42 @@
+// Offline verification of a tenant's log files or an exported bundle against a pinned public key
+// and origin. Used by tenantai-audit; needs no tenant key (sealed bodies are covered as stored).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tenantai/audit/checkpoint.h"
+#include "tenantai/audit/merkle.h"
+#include "tenantai/core/error.h"
+
+namespace tenantai::audit {
+
+struct VerifyReport {
+  std::uint64_t events = 0;       // records read
+  std::uint64_t pruned = 0;       // of which only the hash remains
+  std::uint64_t checkpoints = 0;  // signed checkpoints checked (each against the tree prefix)
+  Checkpoint latest;              // the newest checkpoint
+};
+
+// Verifies `<tenant>.log` and `<tenant>.checkpoints` in `root`: every record well formed, its
+// stored index and tenant right, its stored leaf hash recomputed; every checkpoint signed by
+// `verifier` for origin_for(tenant) and equal to the tree of its size; checkpoints consistent.
+// Failure: Tampered with a message naming the first bad index ("first bad index 17: ...").
+Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantId& tenant,
+                                const CheckpointVerifier& verifier);
+
+// Verifies the bytes of a log file alone against a trusted checkpoint (already verified).
+Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId& tenant,
+                                      const Checkpoint& trusted);
+
+// Verifies an export bundle (JSON Lines) for `tenant`: every leaf index 0..size-1 present once
+// (omission detection), leaves recomputed from the stored bytes, root equal to the signed
+// checkpoint, consistency proofs between consecutive checkpoints. Tampered naming the first bad
+// index or line; InvalidArgument for a malformed bundle.
+Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant,
+                                   const CheckpointVerifier& verifier);
+
+}  // namespace tenantai::audit

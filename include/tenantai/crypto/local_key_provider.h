@@ -1,0 +1,54 @@
+// LocalKeyProvider: a KeyProvider backed by a master key file on local disk, for single-node
+// deployments and tests. Per-tenant key-encryption keys are derived with crypto_kdf.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "tenantai/crypto/key_provider.h"
+
+namespace tenantai::crypto {
+
+// Layout of `directory`:
+//   master.key            32 random bytes, created with mode 0600 on first use (O_EXCL);
+//                         an existing file readable by group/others is refused (CryptoFailure).
+//   <tenant>.kek          one line per KEK version: "<version> <salt hex>" or "destroyed".
+// KEK(tenant, v) = crypto_kdf_derive_from_key(id = v, ctx "tai-kek_",
+//                    key = BLAKE2b-256(key = master, "tenantai/kek/" tenant salt_v)).
+// The per-version random salt is what destroy() erases (file overwritten, fsynced, replaced by a
+// tombstone), so even the master key cannot re-derive a destroyed tenant's KEKs.
+// Wrapping is XChaCha20-Poly1305 with associated data "tenantai/dek|<tenant>|<version>".
+// Thread-safe (one mutex; wrap/unwrap are microseconds).
+class LocalKeyProvider final : public KeyProvider {
+ public:
+  // Opens or creates the key directory. Throws StorageFailure (cannot create/read, naming the
+  // path) or CryptoFailure (master key of the wrong size or with unsafe permissions).
+  explicit LocalKeyProvider(std::filesystem::path directory);
+  ~LocalKeyProvider() override;
+  LocalKeyProvider(const LocalKeyProvider&) = delete;
+  LocalKeyProvider& operator=(const LocalKeyProvider&) = delete;
+
+  WrappedKey wrap(const TenantContext& context, const KeyLease& data_key) override;
+  Result<KeyLease> unwrap(const TenantContext& context, const WrappedKey& wrapped) override;
+  std::uint32_t rotate(const TenantContext& context) override;
+  std::uint32_t current_version(const TenantContext& context) override;
+  void destroy(const TenantContext& context) override;
+  bool destroyed(const TenantContext& context) override;
+
+  const std::filesystem::path& directory() const noexcept { return directory_; }
+
+ private:
+  struct TenantKeks;
+  TenantKeks& load_locked(const TenantId& tenant);
+  void store_locked(const TenantId& tenant, const TenantKeks& keks);
+  KeyLease derive_locked(const TenantId& tenant, const TenantKeks& keks, std::uint32_t version);
+
+  std::filesystem::path directory_;
+  KeyLease master_;
+  std::mutex mutex_;
+  std::map<TenantId, TenantKeks> cache_;
+};
+
+}  // namespace tenantai::crypto
