@@ -83,6 +83,7 @@ class EnvelopeSealer final : public Sealer {
  private:
   struct TenantKeys;
   std::shared_ptr<TenantKeys> keys_of(const TenantId& tenant);
+  void load_locked(const TenantContext& context, TenantKeys& keys);
   void report(const TenantContext& context, const KeyAccessEvent& event);
 
   KeyProvider& provider_;

@@ -1,0 +1,71 @@
+#include "crypto/durable_file.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "tenantai/core/error.h"
+
+namespace tenantai::detail {
+
+void ensure_sodium() {
+  static const int rc = sodium_init();
+  if (rc < 0) throw Error(ErrorCode::Internal, "libsodium failed to initialise");
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::StorageFailure, "cannot open " + path.string());
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) throw Error(ErrorCode::StorageFailure, "cannot read " + path.string());
+  return std::move(out).str();
+}
+
+void sync_directory(const std::filesystem::path& dir) noexcept {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) {
+    throw Error(ErrorCode::StorageFailure, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+  }
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(ErrorCode::StorageFailure, "cannot write " + tmp.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error(ErrorCode::StorageFailure, "cannot sync " + tmp.string() + ": " + std::strerror(err));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(ErrorCode::StorageFailure, "cannot replace " + path.string() + ": " + std::strerror(err));
+  }
+  sync_directory(path.parent_path());
+}
+
+}  // namespace tenantai::detail

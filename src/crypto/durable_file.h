@@ -1,0 +1,23 @@
+// Small durable-file helpers shared by the crypto and audit layers (internal).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace tenantai::detail {
+
+// sodium_init() once; throws Error(Internal) if libsodium cannot initialise.
+void ensure_sodium();
+
+// Whole file as bytes. StorageFailure naming the path on error.
+std::string read_file(const std::filesystem::path& path);
+
+// Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
+// the directory. `mode` is applied to the new file. StorageFailure naming the path on error.
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0600);
+
+// fsync of a directory (makes renames/creates durable). Best effort: errors ignored.
+void sync_directory(const std::filesystem::path& dir) noexcept;
+
+}  // namespace tenantai::detail

@@ -1,0 +1,254 @@
+#include "tenantai/crypto/local_key_provider.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <vector>
+
+#include "crypto/durable_file.h"
+
+namespace tenantai::crypto {
+
+namespace {
+
+constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "tai-kek_";
+constexpr std::size_t kSaltSize = 16;
+constexpr std::size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+constexpr std::size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+std::string wrap_ad(const TenantId& tenant, std::uint32_t version) {
+  return "tenantai/dek|" + tenant.str() + "|" + std::to_string(version);
+}
+
+// Creates the master key with O_EXCL and mode 0600, or reads an existing one and checks it.
+void load_master(const std::filesystem::path& path, unsigned char* out) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    randombytes_buf(out, KeyLease::kSize);
+    const bool ok = ::write(fd, out, KeyLease::kSize) == static_cast<ssize_t>(KeyLease::kSize) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+      ::unlink(path.c_str());
+      throw Error(ErrorCode::StorageFailure, "cannot write master key " + path.string());
+    }
+    detail::sync_directory(path.parent_path());
+    return;
+  }
+  if (errno != EEXIST) {
+    throw Error(ErrorCode::StorageFailure, "cannot create master key " + path.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    throw Error(ErrorCode::StorageFailure, "cannot stat master key " + path.string());
+  }
+  if ((st.st_mode & 077) != 0) {
+    throw Error(ErrorCode::CryptoFailure,
+                "master key " + path.string() + " is readable by group or others (mode must be 0600)");
+  }
+  std::string bytes = detail::read_file(path);
+  if (bytes.size() != KeyLease::kSize) {
+    sodium_memzero(bytes.data(), bytes.size());
+    throw Error(ErrorCode::CryptoFailure, "master key " + path.string() + " must be exactly 32 bytes, has " +
+                                              std::to_string(bytes.size()));
+  }
+  std::memcpy(out, bytes.data(), KeyLease::kSize);
+  sodium_memzero(bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+struct LocalKeyProvider::TenantKeks {
+  bool destroyed = false;
+  std::vector<std::string> salts;  // salts[v - 1] for version v (raw bytes)
+};
+
+LocalKeyProvider::LocalKeyProvider(std::filesystem::path directory) : directory_(std::move(directory)) {
+  detail::ensure_sodium();
+  std::error_code ec;
+  std::filesystem::create_directories(directory_, ec);
+  if (ec) throw Error(ErrorCode::StorageFailure, "cannot create key directory " + directory_.string() + ": " + ec.message());
+  load_master(directory_ / "master.key", master_.data());
+}
+
+LocalKeyProvider::~LocalKeyProvider() = default;
+
+LocalKeyProvider::TenantKeks& LocalKeyProvider::load_locked(const TenantId& tenant) {
+  auto it = cache_.find(tenant);
+  if (it != cache_.end()) return it->second;
+  TenantKeks keks;
+  const auto path = directory_ / (tenant.str() + ".kek");
+  if (std::filesystem::exists(path)) {
+    std::istringstream in(detail::read_file(path));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line == "destroyed") {
+        keks.destroyed = true;
+        keks.salts.clear();
+        break;
+      }
+      std::istringstream fields(line);
+      std::uint32_t version = 0;
+      std::string hex;
+      if (!(fields >> version >> hex) || version != keks.salts.size() + 1 || hex.size() != 2 * kSaltSize) {
+        throw Error(ErrorCode::StorageFailure, "malformed line in " + path.string() + ": " + escape_for_message(line));
+      }
+      std::string salt(kSaltSize, '\0');
+      if (sodium_hex2bin(reinterpret_cast<unsigned char*>(salt.data()), kSaltSize, hex.c_str(), hex.size(), nullptr,
+                         nullptr, nullptr) != 0) {
+        throw Error(ErrorCode::StorageFailure, "malformed salt in " + path.string());
+      }
+      keks.salts.push_back(std::move(salt));
+    }
+  }
+  return cache_.emplace(tenant, std::move(keks)).first->second;
+}
+
+void LocalKeyProvider::store_locked(const TenantId& tenant, const TenantKeks& keks) {
+  std::string text;
+  if (keks.destroyed) {
+    text = "destroyed\n";
+  } else {
+    for (std::size_t i = 0; i < keks.salts.size(); ++i) {
+      char hex[2 * kSaltSize + 1];
+      sodium_bin2hex(hex, sizeof hex, reinterpret_cast<const unsigned char*>(keks.salts[i].data()), kSaltSize);
+      text += std::to_string(i + 1) + " " + hex + "\n";
+    }
+  }
+  detail::write_file_atomic(directory_ / (tenant.str() + ".kek"), text);
+}
+
+KeyLease LocalKeyProvider::derive_locked(const TenantId& tenant, const TenantKeks& keks, std::uint32_t version) {
+  if (keks.destroyed) {
+    throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
+  }
+  if (version == 0 || version > keks.salts.size()) {
+    throw Error(ErrorCode::CryptoFailure,
+                "tenant \"" + tenant.str() + "\" has no key-encryption key version " + std::to_string(version));
+  }
+  // Tenant root key: BLAKE2b-256 keyed with the master key over "tenantai/kek/" tenant salt.
+  KeyLease root;
+  const std::string input = "tenantai/kek/" + tenant.str() + "/" + keks.salts[version - 1];
+  crypto_generichash(root.data(), KeyLease::kSize, reinterpret_cast<const unsigned char*>(input.data()), input.size(),
+                     master_.data(), KeyLease::kSize);
+  KeyLease kek;
+  crypto_kdf_derive_from_key(kek.data(), KeyLease::kSize, version, kKdfContext, root.data());
+  return kek;
+}
+
+WrappedKey LocalKeyProvider::wrap(const TenantContext& context, const KeyLease& data_key) {
+  std::lock_guard lock(mutex_);
+  const TenantId& tenant = context.tenant();
+  TenantKeks& keks = load_locked(tenant);
+  if (keks.destroyed) {
+    throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
+  }
+  if (keks.salts.empty()) {
+    TenantKeks next = keks;
+    std::string salt(kSaltSize, '\0');
+    randombytes_buf(salt.data(), kSaltSize);
+    next.salts.push_back(std::move(salt));
+    store_locked(tenant, next);
+    keks = std::move(next);
+  }
+  const auto version = static_cast<std::uint32_t>(keks.salts.size());
+  const KeyLease kek = derive_locked(tenant, keks, version);
+  const std::string ad = wrap_ad(tenant, version);
+  WrappedKey out;
+  out.kek_version = version;
+  out.blob.resize(kNonce + KeyLease::kSize + kTag);
+  auto* p = reinterpret_cast<unsigned char*>(out.blob.data());
+  randombytes_buf(p, kNonce);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p + kNonce, nullptr, data_key.data(), KeyLease::kSize,
+                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, p,
+                                             kek.data());
+  return out;
+}
+
+Result<KeyLease> LocalKeyProvider::unwrap(const TenantContext& context, const WrappedKey& wrapped) {
+  std::lock_guard lock(mutex_);
+  const TenantId& tenant = context.tenant();
+  TenantKeks& keks = load_locked(tenant);
+  if (keks.destroyed) {
+    return Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
+  }
+  if (wrapped.blob.size() != kNonce + KeyLease::kSize + kTag) {
+    return Error(ErrorCode::Tampered, "wrapped key of tenant \"" + tenant.str() + "\" has the wrong size");
+  }
+  if (wrapped.kek_version == 0 || wrapped.kek_version > keks.salts.size()) {
+    return Error(ErrorCode::CryptoFailure, "tenant \"" + tenant.str() + "\" has no key-encryption key version " +
+                                               std::to_string(wrapped.kek_version));
+  }
+  const KeyLease kek = derive_locked(tenant, keks, wrapped.kek_version);
+  const std::string ad = wrap_ad(tenant, wrapped.kek_version);
+  KeyLease out;
+  const auto* p = reinterpret_cast<const unsigned char*>(wrapped.blob.data());
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, p + kNonce, KeyLease::kSize + kTag,
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), p,
+                                                 kek.data()) != 0) {
+    return Error(ErrorCode::Tampered, "wrapped key does not open for tenant \"" + tenant.str() +
+                                          "\" (altered, or wrapped for another tenant)");
+  }
+  return out;
+}
+
+std::uint32_t LocalKeyProvider::rotate(const TenantContext& context) {
+  std::lock_guard lock(mutex_);
+  const TenantId& tenant = context.tenant();
+  TenantKeks& keks = load_locked(tenant);
+  if (keks.destroyed) {
+    throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
+  }
+  TenantKeks next = keks;
+  std::string salt(kSaltSize, '\0');
+  randombytes_buf(salt.data(), kSaltSize);
+  next.salts.push_back(std::move(salt));
+  store_locked(tenant, next);
+  keks = std::move(next);
+  return static_cast<std::uint32_t>(keks.salts.size());
+}
+
+std::uint32_t LocalKeyProvider::current_version(const TenantContext& context) {
+  std::lock_guard lock(mutex_);
+  TenantKeks& keks = load_locked(context.tenant());
+  if (keks.destroyed) {
+    throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + context.tenant().str() + "\" were destroyed");
+  }
+  return static_cast<std::uint32_t>(keks.salts.size());
+}
+
+void LocalKeyProvider::destroy(const TenantContext& context) {
+  std::lock_guard lock(mutex_);
+  const TenantId& tenant = context.tenant();
+  TenantKeks& keks = load_locked(tenant);
+  if (keks.destroyed) return;
+  // Overwrite the salts in place before replacing the file, so the old bytes are not left in
+  // the file's blocks where the file system rewrites in place.
+  const auto path = directory_ / (tenant.str() + ".kek");
+  if (std::filesystem::exists(path)) {
+    const auto size = std::filesystem::file_size(path);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      std::vector<char> zeros(size, 0);
+      (void)!::write(fd, zeros.data(), zeros.size());
+      (void)::fsync(fd);
+      ::close(fd);
+    }
+  }
+  for (auto& salt : keks.salts) sodium_memzero(salt.data(), salt.size());
+  TenantKeks tomb;
+  tomb.destroyed = true;
+  store_locked(tenant, tomb);
+  keks = std::move(tomb);
+}
+
+bool LocalKeyProvider::destroyed(const TenantContext& context) {
+  std::lock_guard lock(mutex_);
+  return load_locked(context.tenant()).destroyed;
+}
+
+}  // namespace tenantai::crypto
