@@ -16,6 +16,7 @@
 #include "tenantai/cache/cache_stats.h"
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
+#include "tenantai/core/tenant_partitions.h"
 
 namespace tenantai::cache {
 
@@ -40,7 +41,7 @@ class EmbeddingCache {
   template <typename Tag>
   Scoped<std::optional<std::vector<float>>, Tag> lookup(const TenantScope<Tag>& scope,
                                                         std::string_view model_id, std::string_view text) {
-    return scope.bind(lookup_for(scope.tenant(), model_id, text));
+    return scope.bind(lookup_in(*partitions_.get_or_create(scope), model_id, text));
   }
 
   // Stores the vector (replacing any previous one). InvalidArgument for an empty model id or
@@ -48,30 +49,31 @@ class EmbeddingCache {
   template <typename Tag>
   Status store(const TenantScope<Tag>& scope, std::string_view model_id, std::string_view text,
                std::span<const float> embedding) {
-    return store_for(scope.tenant(), model_id, text, embedding);
+    return store_in(*partitions_.get_or_create(scope), model_id, text, embedding);
   }
 
   // Drops the scope tenant's entries (counters kept); returns how many.
   template <typename Tag>
   std::size_t flush(const TenantScope<Tag>& scope) {
-    return flush_for(scope.tenant());
+    return flush_in(partitions_.find(scope).get());
   }
   template <typename Tag>
   Scoped<CacheStats, Tag> stats(const TenantScope<Tag>& scope) const {
-    return scope.bind(stats_for(scope.tenant()));
+    return scope.bind(stats_in(partitions_.find(scope).get()));
   }
 
  private:
-  struct Impl;
+  struct Impl;       // options and the cache-wide master secret
+  struct Partition;  // one tenant's entries, LRU order, quota, counters and lock
 
-  std::optional<std::vector<float>> lookup_for(const TenantId& tenant, std::string_view model_id,
-                                               std::string_view text);
-  Status store_for(const TenantId& tenant, std::string_view model_id, std::string_view text,
-                   std::span<const float> embedding);
-  std::size_t flush_for(const TenantId& tenant);
-  CacheStats stats_for(const TenantId& tenant) const;
+  std::optional<std::vector<float>> lookup_in(Partition& partition, std::string_view model_id, std::string_view text);
+  Status store_in(Partition& partition, std::string_view model_id, std::string_view text,
+                  std::span<const float> embedding);
+  static std::size_t flush_in(Partition* partition);
+  static CacheStats stats_in(const Partition* partition);
 
   std::unique_ptr<Impl> impl_;
+  mutable TenantPartitions<Partition> partitions_;
 };
 
 }  // namespace tenantai::cache

@@ -21,6 +21,7 @@
 #include "tenantai/cache/response_key.h"
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
+#include "tenantai/core/tenant_partitions.h"
 #include "tenantai/crypto/sealer.h"
 
 namespace tenantai::cache {
@@ -53,7 +54,7 @@ class ResponseCache {
   // dropped and the error (Tampered / CryptoFailure) is thrown, never returned as a hit.
   template <typename Tag>
   Scoped<std::optional<std::string>, Tag> lookup(const TenantScope<Tag>& scope, const ResponseKey& key) {
-    return scope.bind(lookup_for(scope.context(), key));
+    return scope.bind(lookup_in(*partitions_.get_or_create(scope), scope.context(), key));
   }
 
   // Stores (or replaces) the response for `key` in the scope tenant's partition, evicting that
@@ -62,54 +63,57 @@ class ResponseCache {
   // than the tenant's whole byte quota); the sealer's CryptoFailure.
   template <typename Tag>
   Status store(const TenantScope<Tag>& scope, const ResponseKey& key, std::string_view response) {
-    return store_for(scope.context(), key, response);
+    return store_in(*partitions_.get_or_create(scope), scope.context(), key, response);
   }
 
   // Drops the scope tenant's entries made for `model_id` / `prompt_version`; returns how many.
   template <typename Tag>
   std::size_t invalidate_model(const TenantScope<Tag>& scope, std::string_view model_id) {
-    return invalidate_for(scope.tenant(), model_id, /*by_model=*/true);
+    return invalidate_in(partitions_.find(scope).get(), model_id, /*by_model=*/true);
   }
   template <typename Tag>
   std::size_t invalidate_prompt_version(const TenantScope<Tag>& scope, std::string_view prompt_version) {
-    return invalidate_for(scope.tenant(), prompt_version, /*by_model=*/false);
+    return invalidate_in(partitions_.find(scope).get(), prompt_version, /*by_model=*/false);
   }
 
   // Drops all of the scope tenant's entries (counters are kept); returns how many.
   template <typename Tag>
   std::size_t flush(const TenantScope<Tag>& scope) {
-    return flush_for(scope.tenant());
+    return flush_in(partitions_.find(scope).get());
   }
 
   // Opting out (e.g. for personal data) flushes the tenant's entries; while opted out, store()
   // keeps nothing and lookup() always misses. Opting back in starts empty.
   template <typename Tag>
   void set_opt_out(const TenantScope<Tag>& scope, bool opted_out) {
-    set_opt_out_for(scope.tenant(), opted_out);
+    set_opt_out_in(*partitions_.get_or_create(scope), opted_out);
   }
   template <typename Tag>
   bool opted_out(const TenantScope<Tag>& scope) const {
-    return opted_out_for(scope.tenant());
+    return opted_out_in(partitions_.find(scope).get());
   }
 
   // The scope tenant's counters (all zero if it never used the cache).
   template <typename Tag>
   Scoped<CacheStats, Tag> stats(const TenantScope<Tag>& scope) const {
-    return scope.bind(stats_for(scope.tenant()));
+    return scope.bind(stats_in(partitions_.find(scope).get()));
   }
 
  private:
-  struct Impl;
+  struct Impl;       // options and the cache-wide master secret
+  struct Partition;  // one tenant's entries, LRU order, quota, counters and lock
 
-  std::optional<std::string> lookup_for(const TenantContext& context, const ResponseKey& key);
-  Status store_for(const TenantContext& context, const ResponseKey& key, std::string_view response);
-  std::size_t invalidate_for(const TenantId& tenant, std::string_view what, bool by_model);
-  std::size_t flush_for(const TenantId& tenant);
-  void set_opt_out_for(const TenantId& tenant, bool opted_out);
-  bool opted_out_for(const TenantId& tenant) const;
-  CacheStats stats_for(const TenantId& tenant) const;
+  std::optional<std::string> lookup_in(Partition& partition, const TenantContext& context, const ResponseKey& key);
+  Status store_in(Partition& partition, const TenantContext& context, const ResponseKey& key,
+                  std::string_view response);
+  static std::size_t invalidate_in(Partition* partition, std::string_view what, bool by_model);
+  static std::size_t flush_in(Partition* partition);
+  static void set_opt_out_in(Partition& partition, bool opted_out);
+  static bool opted_out_in(const Partition* partition);
+  static CacheStats stats_in(const Partition* partition);
 
   std::unique_ptr<Impl> impl_;
+  mutable TenantPartitions<Partition> partitions_;
 };
 
 }  // namespace tenantai::cache

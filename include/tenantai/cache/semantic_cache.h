@@ -15,6 +15,7 @@
 #include "tenantai/cache/cache_stats.h"
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
+#include "tenantai/core/tenant_partitions.h"
 #include "tenantai/crypto/sealer.h"
 
 namespace tenantai::cache {
@@ -61,7 +62,7 @@ class SemanticCache {
   template <typename Tag>
   Scoped<std::optional<SemanticHit>, Tag> lookup(const TenantScope<Tag>& scope, const SemanticKey& key,
                                                  std::span<const float> query) {
-    return scope.bind(lookup_for(scope.context(), key, query));
+    return scope.bind(lookup_in(*partitions_.get_or_create(scope), scope.context(), key, query));
   }
 
   // Adds an entry to the scope tenant's partition (evicting its own LRU entries to fit the
@@ -69,52 +70,54 @@ class SemanticCache {
   template <typename Tag>
   Status store(const TenantScope<Tag>& scope, const SemanticKey& key, std::span<const float> query,
                std::string_view value) {
-    return store_for(scope.context(), key, query, value);
+    return store_in(*partitions_.get_or_create(scope), scope.context(), key, query, value);
   }
 
   // Sets the scope tenant's similarity threshold. A tenant may raise it (fewer, closer hits)
   // but never lower it below the operator floor: InvalidArgument, threshold unchanged.
   template <typename Tag>
   Status set_threshold(const TenantScope<Tag>& scope, float threshold) {
-    return set_threshold_for(scope.tenant(), threshold);
+    return set_threshold_in(*partitions_.get_or_create(scope), threshold);
   }
   template <typename Tag>
   float threshold(const TenantScope<Tag>& scope) const {
-    return threshold_for(scope.tenant());
+    return threshold_in(partitions_.find(scope).get());
   }
 
   // Drops the scope tenant's entries (counters kept); returns how many.
   template <typename Tag>
   std::size_t flush(const TenantScope<Tag>& scope) {
-    return flush_for(scope.tenant());
+    return flush_in(partitions_.find(scope).get());
   }
   // See ResponseCache::set_opt_out.
   template <typename Tag>
   void set_opt_out(const TenantScope<Tag>& scope, bool opted_out) {
-    set_opt_out_for(scope.tenant(), opted_out);
+    set_opt_out_in(*partitions_.get_or_create(scope), opted_out);
   }
   template <typename Tag>
   Scoped<CacheStats, Tag> stats(const TenantScope<Tag>& scope) const {
-    return scope.bind(stats_for(scope.tenant()));
+    return scope.bind(stats_in(partitions_.find(scope).get()));
   }
 
   float operator_floor() const noexcept;
   std::size_t dimension() const noexcept;
 
  private:
-  struct Impl;
+  struct Impl;       // validated options
+  struct Partition;  // one tenant's contiguous embedding rows, answers, threshold, lock
 
-  std::optional<SemanticHit> lookup_for(const TenantContext& context, const SemanticKey& key,
-                                        std::span<const float> query);
-  Status store_for(const TenantContext& context, const SemanticKey& key, std::span<const float> query,
-                   std::string_view value);
-  Status set_threshold_for(const TenantId& tenant, float threshold);
-  float threshold_for(const TenantId& tenant) const;
-  std::size_t flush_for(const TenantId& tenant);
-  void set_opt_out_for(const TenantId& tenant, bool opted_out);
-  CacheStats stats_for(const TenantId& tenant) const;
+  std::optional<SemanticHit> lookup_in(Partition& partition, const TenantContext& context, const SemanticKey& key,
+                                       std::span<const float> query);
+  Status store_in(Partition& partition, const TenantContext& context, const SemanticKey& key,
+                  std::span<const float> query, std::string_view value);
+  Status set_threshold_in(Partition& partition, float threshold) const;
+  float threshold_in(const Partition* partition) const;
+  static std::size_t flush_in(Partition* partition);
+  static void set_opt_out_in(Partition& partition, bool opted_out);
+  static CacheStats stats_in(const Partition* partition);
 
   std::unique_ptr<Impl> impl_;
+  mutable TenantPartitions<Partition> partitions_;
 };
 
 }  // namespace tenantai::cache

@@ -1,0 +1,93 @@
+#include "memory/tenant_database.h"
+
+#include "tenantai/core/error.h"
+
+namespace tenantai::memory::detail {
+
+namespace {
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE messages(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user TEXT NOT NULL, agent TEXT NOT NULL, session TEXT NOT NULL,
+  role TEXT NOT NULL, content BLOB NOT NULL,
+  input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+  created_at INTEGER NOT NULL) STRICT;
+CREATE INDEX messages_by_session ON messages(user, agent, session, id);
+CREATE INDEX messages_by_time ON messages(created_at);
+CREATE TABLE facts(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user TEXT NOT NULL, agent TEXT NOT NULL, content BLOB NOT NULL,
+  source TEXT NOT NULL, message_id INTEGER, session TEXT NOT NULL,
+  created_at INTEGER NOT NULL) STRICT;
+CREATE INDEX facts_by_user ON facts(user, agent, id);
+CREATE TABLE summaries(
+  user TEXT NOT NULL, agent TEXT NOT NULL, session TEXT NOT NULL,
+  content BLOB NOT NULL, covers_up_to INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  PRIMARY KEY(user, agent, session)) STRICT;
+CREATE TABLE grants(owner TEXT NOT NULL, grantee TEXT NOT NULL, PRIMARY KEY(owner, grantee)) STRICT;
+)sql";
+
+std::int64_t pragma_int(SqliteDb& db, const char* sql) {
+  Statement s(db, sql);
+  return s.step() ? s.int64(0) : 0;
+}
+
+[[noreturn]] void foreign(const SqliteDb& db, const std::string& why) {
+  throw Error(ErrorCode::StorageFailure, "file \"" + escape_for_message(db.path(), 200) +
+                                             "\" is not a tenantai memory database (" + why + "); refusing to use it");
+}
+
+// Creates the schema in an empty database, or checks an existing one.
+void initialise_or_check(SqliteDb& db, const TenantId& tenant) {
+  std::int64_t app_id = 0;
+  try {
+    app_id = pragma_int(db, "PRAGMA application_id");
+  } catch (const Error&) {
+    foreign(db, "not a SQLite database or corrupt");
+  }
+  if (app_id == 0) {
+    Transaction tx(db);
+    const std::int64_t objects = pragma_int(db, "SELECT count(*) FROM sqlite_schema");
+    const std::int64_t app_now = pragma_int(db, "PRAGMA application_id");
+    if (objects == 0 && app_now == 0) {
+      db.exec(kSchema, "create schema");
+      db.exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(), "set application id");
+      db.exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), "set schema version");
+      Statement(db, "INSERT INTO meta(key, value) VALUES('tenant', ?)").bind(1, tenant.view()).run();
+      Statement(db, "INSERT INTO meta(key, value) VALUES('format', 'tenantai-memory')").run();
+      tx.commit();
+      return;
+    }
+    if (app_now == 0) foreign(db, "a SQLite database of another application");
+    tx.commit();  // initialised concurrently by another connection: check it below
+  } else if (app_id != kApplicationId) {
+    foreign(db, "application id " + std::to_string(app_id));
+  }
+  if (pragma_int(db, "PRAGMA user_version") != kSchemaVersion) foreign(db, "unknown schema version");
+  Statement owner(db, "SELECT value FROM meta WHERE key = 'tenant'");
+  if (!owner.step()) foreign(db, "no owner recorded");
+  const std::string recorded = owner.text(0);
+  if (recorded != tenant.str()) {
+    throw Error(ErrorCode::IsolationViolation,
+                "memory database \"" + escape_for_message(db.path(), 200) + "\" belongs to tenant \"" +
+                    escape_for_message(recorded) + "\", not \"" + tenant.str() +
+                    "\" (renamed or copied file?); refusing to use it");
+  }
+}
+}  // namespace
+
+TenantDatabase::TenantDatabase(const std::string& path, const TenantId& t, bool sync_full,
+                               std::chrono::milliseconds busy, std::atomic<std::size_t>& open_counter)
+    : db(path), tenant(t), open_counter_(open_counter) {
+  sqlite3_busy_timeout(db.get(), static_cast<int>(busy.count()));
+  initialise_or_check(db, tenant);
+  db.exec("PRAGMA journal_mode=WAL", "enable WAL");
+  db.exec(sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "set synchronous");
+  db.exec("PRAGMA foreign_keys=ON", "enable foreign keys");
+  open_counter_.fetch_add(1);
+}
+
+TenantDatabase::~TenantDatabase() { open_counter_.fetch_sub(1); }
+
+}  // namespace tenantai::memory::detail

@@ -1,0 +1,36 @@
+// Internal: one tenant's open memory database, checked to be a tenantai memory database that
+// belongs to that tenant before anything else touches it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "memory/sqlite_db.h"
+#include "tenantai/core/tenant_id.h"
+
+namespace tenantai::memory::detail {
+
+inline constexpr int kApplicationId = 0x54414d31;  // "TAM1"
+inline constexpr int kSchemaVersion = 1;
+
+// Use only with `mutex` held. `erased` is set (under the mutex) when the tenant's memory was
+// erased; later users must not touch the connection.
+struct TenantDatabase {
+  TenantDatabase(const std::string& path, const TenantId& tenant, bool sync_full, std::chrono::milliseconds busy,
+                 std::atomic<std::size_t>& open_counter);
+  ~TenantDatabase();
+  TenantDatabase(const TenantDatabase&) = delete;
+  TenantDatabase& operator=(const TenantDatabase&) = delete;
+
+  std::mutex mutex;
+  SqliteDb db;
+  TenantId tenant;
+  bool erased = false;
+
+ private:
+  std::atomic<std::size_t>& open_counter_;
+};
+
+}  // namespace tenantai::memory::detail
