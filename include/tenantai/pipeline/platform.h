@@ -1,0 +1,166 @@
+// Platform: one instance of every layer, wired together the way DESIGN.md's data flow needs
+// them (keys → sealer → audit log; caches and memory sealed with tenant keys; SystemScope visits
+// recorded in the visited tenant's own audit log). The Pipeline and the TenantRegistry work on
+// a Platform; host applications that want different wiring can build the layers themselves.
+//
+//   PlatformOptions options;
+//   options.data_dir = "/var/lib/tenantai";
+//   options.backend = std::make_shared<inference::EchoModel>();
+//   options.embedder = std::make_shared<inference::HashingEmbedder>();
+//   Platform platform(std::move(options));
+//   TenantRegistry registry(platform);
+//   Pipeline pipeline(platform);
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tenantai/audit/audit_log.h"
+#include "tenantai/audit/checkpoint.h"
+#include "tenantai/audit/recorders.h"
+#include "tenantai/cache/embedding_cache.h"
+#include "tenantai/cache/response_cache.h"
+#include "tenantai/cache/semantic_cache.h"
+#include "tenantai/core/api_key_authenticator.h"
+#include "tenantai/crypto/envelope_sealer.h"
+#include "tenantai/crypto/local_key_provider.h"
+#include "tenantai/inference/backend.h"
+#include "tenantai/inference/model_router.h"
+#include "tenantai/memory/sqlite_memory_store.h"
+#include "tenantai/metering/budget.h"
+#include "tenantai/metering/counter_store.h"
+#include "tenantai/metering/fair_scheduler.h"
+#include "tenantai/metering/meter.h"
+#include "tenantai/metering/price_table.h"
+#include "tenantai/metering/rate_limiter.h"
+#include "tenantai/metering/tiers.h"
+#include "tenantai/pipeline/document_library.h"
+#include "tenantai/pipeline/tenant_config.h"
+#include "tenantai/prompt/prompt_registry.h"
+#include "tenantai/retrieval/vector_store.h"
+#include "tenantai/tools/tool_registry.h"
+
+namespace tenantai::pipeline {
+
+// A model the platform offers: routing facts and price.
+struct ModelOffering {
+  inference::ModelSpec spec;
+  metering::ModelPrice price;
+};
+
+struct PlatformOptions {
+  // Root of all durable state: keys/ (master key, wrapped data keys), audit/ (per-tenant logs,
+  // the checkpoint signing key), memory/ (one SQLite file per tenant). Created if missing.
+  std::filesystem::path data_dir;
+  std::shared_ptr<inference::InferenceBackend> backend;   // required
+  std::shared_ptr<inference::EmbeddingBackend> embedder;  // required
+  // Models on offer. Empty: "echo-small" (cost tier 0) and "echo-large" (cost tier 1) with
+  // demo prices, which is what examples/tenants.json names.
+  std::vector<ModelOffering> models;
+  // Service tiers a tenant config may name. Empty: "free", "standard", "enterprise".
+  std::vector<metering::TierPolicy> tiers;
+  std::size_t inference_slots = 4;         // concurrent backend calls (fair-scheduled)
+  std::size_t memory_handles = 64;         // SQLite handles kept open at most
+  float semantic_cache_floor = 0.92f;      // lowest similarity a tenant may set for semantic hits
+  std::chrono::milliseconds cache_ttl{std::chrono::hours(1)};
+  std::uint64_t audit_checkpoint_every = 1024;  // events between signed checkpoints
+  std::size_t max_retrieved_passages = 8;  // per request
+};
+
+// Owns every layer. Construction creates data_dir's sub-directories, loads or creates the
+// master key (mode 0600) and the audit signing key; failures throw StorageFailure naming the
+// path. Thread-safe: every accessor returns a layer that is itself thread-safe. Destruction
+// waits for running inference jobs, then signs a final checkpoint for every tenant that has a
+// log (graceful shutdown flushes the audit log).
+class Platform {
+ public:
+  explicit Platform(PlatformOptions options);
+  ~Platform();
+  Platform(const Platform&) = delete;
+  Platform& operator=(const Platform&) = delete;
+
+  const PlatformOptions& options() const noexcept { return options_; }
+
+  ApiKeyAuthenticator& authenticator() noexcept { return authenticator_; }
+  crypto::KeyProvider& key_provider() noexcept { return *key_provider_; }
+  crypto::EnvelopeSealer& sealer() noexcept { return *sealer_; }
+  audit::AuditLog& audit() noexcept { return *audit_; }
+  audit::AuditAccessRecorder& access_recorder() noexcept { return *access_recorder_; }
+  const audit::CheckpointSigner& audit_signer() const noexcept { return *signer_; }
+  std::string audit_verifier_key() const { return signer_->verifier_key(); }
+
+  metering::PriceTable& prices() noexcept { return prices_; }
+  metering::TenantTiers& tiers() noexcept { return tiers_; }
+  metering::BudgetManager& budgets() noexcept { return *budgets_; }
+  metering::RateLimiter& limiter() noexcept { return *limiter_; }
+  metering::FairScheduler& scheduler() noexcept { return *scheduler_; }
+  metering::Meter& meter() noexcept { return *meter_; }
+
+  retrieval::VectorStore& vectors() noexcept { return *vectors_; }
+  DocumentLibrary& documents() noexcept { return *documents_; }
+  cache::ResponseCache& response_cache() noexcept { return *response_cache_; }
+  cache::SemanticCache& semantic_cache() noexcept { return *semantic_cache_; }
+  cache::EmbeddingCache& embedding_cache() noexcept { return *embedding_cache_; }
+  memory::MemoryStore& memory() noexcept { return *memory_; }
+
+  prompt::PromptRegistry& prompts() noexcept { return prompts_; }
+  inference::ModelRouter& router() noexcept { return router_; }
+  tools::ToolRegistry& tools() noexcept { return tools_; }
+  inference::InferenceBackend& backend() noexcept { return *options_.backend; }
+  inference::EmbeddingBackend& embedder() noexcept { return *options_.embedder; }
+
+  // The onboarding document a tenant was provisioned with (NotFound for an unknown or
+  // offboarded tenant: requests of such a tenant fail closed). Thread-safe.
+  Result<std::shared_ptr<const TenantConfig>> tenant_config(const TenantId& tenant) const;
+  // Used by TenantRegistry only.
+  void set_tenant_config(const TenantId& tenant, std::shared_ptr<const TenantConfig> config);
+  void forget_tenant_config(const TenantId& tenant);
+  // Tenants currently provisioned (cross-tenant knowledge: needs a SystemScope).
+  std::vector<TenantId> provisioned_tenants(const SystemScope& proof) const;
+
+  // The name of the system prompt template every tenant's overlay applies to.
+  static constexpr const char* kAnswerTemplate = "tenantai.answer";
+
+ private:
+  cache::CacheQuota cache_quota_for(const TenantId& tenant) const;
+
+  PlatformOptions options_;
+  ApiKeyAuthenticator authenticator_;
+  std::unique_ptr<audit::CheckpointSigner> signer_;
+  audit::AuditKeyAccessObserver key_observer_;
+  std::unique_ptr<crypto::LocalKeyProvider> key_provider_;
+  std::unique_ptr<crypto::EnvelopeSealer> sealer_;
+  std::unique_ptr<audit::AuditLog> audit_;
+  std::unique_ptr<audit::AuditAccessRecorder> access_recorder_;
+
+  metering::PriceTable prices_;
+  metering::TenantTiers tiers_;
+  metering::InMemoryCounterStore counters_;
+  std::unique_ptr<metering::BudgetManager> budgets_;
+  std::unique_ptr<metering::RateLimiter> limiter_;
+  std::unique_ptr<metering::Meter> meter_;
+  boost::asio::thread_pool inference_pool_;
+  std::unique_ptr<metering::FairScheduler> scheduler_;
+
+  std::unique_ptr<retrieval::VectorStore> vectors_;
+  std::unique_ptr<DocumentLibrary> documents_;
+  std::unique_ptr<cache::ResponseCache> response_cache_;
+  std::unique_ptr<cache::SemanticCache> semantic_cache_;
+  std::unique_ptr<cache::EmbeddingCache> embedding_cache_;
+  std::unique_ptr<memory::SqliteMemoryStore> memory_;
+
+  prompt::PromptRegistry prompts_;
+  inference::ModelRouter router_;
+  tools::ToolRegistry tools_;
+
+  mutable std::shared_mutex configs_mutex_;
+  std::unordered_map<TenantId, std::shared_ptr<const TenantConfig>> configs_;
+};
+
+}  // namespace tenantai::pipeline

@@ -1,0 +1,106 @@
+// TenantRegistry: the tenant lifecycle. Onboarding provisions every layer from one TenantConfig
+// in one call; offboarding exports everything the tenant owns, erases it from every layer,
+// crypto-shreds its key and returns a signed erasure receipt. docs/offboarding.md states what
+// remains afterwards and why.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tenantai/core/scope.h"
+#include "tenantai/core/system_scope.h"
+#include "tenantai/pipeline/platform.h"
+#include "tenantai/pipeline/tenant_config.h"
+
+namespace tenantai::pipeline {
+
+// What onboarding did.
+struct OnboardReport {
+  TenantId tenant;
+  std::vector<std::string> key_ids;   // API keys registered for the config's actors
+  std::vector<std::string> adapters;  // adapters registered to the tenant
+  std::uint32_t overlay_version = 0;  // prompt overlay version (0: none)
+};
+
+// The files an export wrote (paths and their SHA-256), and the audit checkpoint it ends at.
+struct ExportManifest {
+  TenantId tenant;
+  std::filesystem::path directory;
+  std::map<std::string, std::string> files;  // file name → hex SHA-256
+  std::uint64_t audit_size = 0;
+  std::string audit_checkpoint;              // signed note text
+};
+
+// Proof of an offboarding, signed with the registry's Ed25519 key.
+struct ErasureReceipt {
+  std::string json;           // canonical JSON body: tenant, time, per-layer counts, export digests, final checkpoint
+  std::string signature;      // base64 Ed25519 signature over `json`
+  std::string verifier_key;   // base64 Ed25519 public key of the signer
+};
+
+// Checks a receipt's signature against `verifier_key` (base64). Never throws.
+bool verify_erasure_receipt(const ErasureReceipt& receipt);
+
+// Capability an actor needs to export or offboard its own tenant.
+inline constexpr std::string_view kExportCapability = "admin:export";
+inline constexpr std::string_view kOffboardCapability = "admin:offboard";
+
+// Thread-safe. The platform must outlive the registry. Onboarding and offboarding of one tenant
+// are serialised; requests of a tenant being offboarded fail closed (NotFound) from the moment
+// its config is forgotten, before any data is erased.
+class TenantRegistry {
+ public:
+  // Loads or creates the receipt signing key under <data_dir>/keys (StorageFailure naming it).
+  explicit TenantRegistry(Platform& platform);
+  ~TenantRegistry();
+  TenantRegistry(const TenantRegistry&) = delete;
+  TenantRegistry& operator=(const TenantRegistry&) = delete;
+
+  // Operator provisioning through a SystemScope (recorded in the new tenant's own audit log):
+  // tier and quotas, budgets, routing and adapters, prompt overlay, cache opt-out, API keys.
+  // AlreadyExists when the tenant is provisioned; InvalidArgument (unknown tier or model,
+  // adapter of another tenant, bad overlay) — nothing is left half-provisioned then.
+  OnboardReport onboard(SystemScope& system, const TenantConfig& config);
+
+  // Writes the tenant's export bundle into `directory` (created): documents.jsonl, memory.jsonl,
+  // usage.json, audit.bundle.jsonl (with checkpoints and proofs) and manifest.json. The actor
+  // needs capability "admin:export" (PermissionDenied). Audited as an Export event.
+  template <typename Tag>
+  Scoped<ExportManifest, Tag> export_tenant(const TenantScope<Tag>& scope, const std::filesystem::path& directory) {
+    require(scope.context(), kExportCapability);
+    return scope.bind(export_impl(scope.context(), directory));
+  }
+
+  // Offboarding requested by the tenant itself (capability "admin:offboard"): export into
+  // `export_directory`, then erase from every layer and destroy the tenant's key.
+  template <typename Tag>
+  Scoped<ErasureReceipt, Tag> offboard(const TenantScope<Tag>& scope, const std::filesystem::path& export_directory) {
+    require(scope.context(), kOffboardCapability);
+    return scope.bind(offboard_impl(scope.context(), export_directory));
+  }
+
+  // Offboarding by the operator (contract end), through a SystemScope.
+  ErasureReceipt offboard(SystemScope& system, const TenantId& tenant, const std::filesystem::path& export_directory);
+
+  std::string receipt_verifier_key() const;
+
+ private:
+  class ServiceIdentity;
+  struct ReceiptSigner;
+  static void require(const TenantContext& context, std::string_view capability);
+  TenantContext service_context(const TenantId& tenant, const TenantContext& requester) const;
+  ExportManifest export_impl(const TenantContext& context, const std::filesystem::path& directory);
+  ErasureReceipt offboard_impl(const TenantContext& context, const std::filesystem::path& export_directory);
+  std::mutex& lifecycle_mutex(const TenantId& tenant);
+
+  Platform& platform_;
+  std::unique_ptr<ServiceIdentity> identity_;
+  std::unique_ptr<ReceiptSigner> signer_;
+  std::mutex mutexes_guard_;
+  std::map<TenantId, std::unique_ptr<std::mutex>> lifecycle_mutexes_;
+};
+
+}  // namespace tenantai::pipeline
