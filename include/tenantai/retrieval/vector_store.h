@@ -5,7 +5,10 @@
 // filter become a bitmap over the tenant's rows, and the scan skips 64 rows per zero word.
 // Tenants at least AnnOptions::min_rows large also get a FAISS index of their own.
 //
-//   VectorStore store({.dim = 384, .metric = Metric::Cosine});
+//   VectorStoreOptions options;
+//   options.dim = 384;
+//   options.metric = Metric::Cosine;
+//   VectorStore store(options);
 //   with_tenant(ctx, [&](auto scope) {
 //     store.add(scope, {.id = "doc-1", .vector = v, .acl_groups = {"legal"}});
 //     auto hits = store.search(scope, query, 8, Filter{}.equals("lang", "en"));
