@@ -9,13 +9,16 @@
 //   });
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tenantai/audit/checkpoint.h"
@@ -24,7 +27,6 @@
 #include "tenantai/audit/sink.h"
 #include "tenantai/core/scope.h"
 #include "tenantai/core/system_scope.h"
-#include "tenantai/core/tenant_partitions.h"
 #include "tenantai/crypto/sealer.h"
 
 namespace tenantai::audit {
@@ -187,7 +189,9 @@ class AuditLog {
 
   std::filesystem::path root_;
   AuditLogOptions options_;
-  TenantPartitions<TenantLog> logs_;
+  std::mutex logs_mutex_;
+  std::unordered_map<TenantId, std::shared_ptr<TenantLog>> logs_;  // opened on first use
+  std::atomic<std::uint64_t> next_event_id_{0};
 };
 
 }  // namespace tenantai::audit

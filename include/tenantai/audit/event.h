@@ -59,7 +59,7 @@ struct AuditRecord {
   std::int64_t timestamp_ms = 0;   // also stored in clear, for retention and redacted views
   bool sealed = false;             // the stored body is encrypted with the tenant's key
   bool pruned = false;             // body removed by retention; only the hash remains
-  std::optional<AuditEvent> event; // nullopt when pruned
+  std::optional<AuditEvent> event; // nullopt when pruned, or sealed with a destroyed key
 };
 
 // A record as an operator sees it without a grant: index, time, operation class and status;

@@ -1,0 +1,313 @@
+#include "tenantai/audit/audit_log.h"
+
+#include <sodium.h>
+
+#include "audit/bundle.h"
+#include "audit/record_codec.h"
+#include "audit/tenant_log.h"
+#include "crypto/durable_file.h"
+
+namespace tenantai::audit {
+
+namespace {
+
+constexpr std::string_view kBodyKind = "audit-event";
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string event_object_id(std::uint64_t event_id) {
+  char hex[17];
+  const auto* p = reinterpret_cast<const unsigned char*>(&event_id);
+  sodium_bin2hex(hex, sizeof hex, p, sizeof event_id);
+  return hex;
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t v = 0;
+  randombytes_buf(&v, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+AuditLog::AuditLog(std::filesystem::path root, AuditLogOptions options)
+    : root_(std::move(root)), options_(std::move(options)) {
+  tenantai::detail::ensure_sodium();
+  if (options_.signer == nullptr) throw Error(ErrorCode::InvalidArgument, "AuditLogOptions.signer is required");
+  if (options_.checkpoint_every_events == 0) {
+    throw Error(ErrorCode::InvalidArgument, "AuditLogOptions.checkpoint_every_events must be at least 1");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(root_, ec);
+  if (ec) throw Error(ErrorCode::StorageFailure, "cannot create audit root " + root_.string() + ": " + ec.message());
+  next_event_id_ = random_u64();
+}
+
+AuditLog::~AuditLog() = default;
+
+std::filesystem::path AuditLog::log_path(const TenantId& tenant) const { return root_ / (tenant.str() + ".log"); }
+std::filesystem::path AuditLog::checkpoints_path(const TenantId& tenant) const {
+  return root_ / (tenant.str() + ".checkpoints");
+}
+
+std::shared_ptr<AuditLog::TenantLog> AuditLog::log_of(const TenantId& tenant) {
+  // Every caller reached here through a TenantScope, a SystemScope visit or an AccessRecord.
+  std::lock_guard lock(logs_mutex_);
+  auto& slot = logs_[tenant];
+  if (!slot) slot = std::make_shared<TenantLog>(root_, tenant, options_);
+  return slot;
+}
+
+std::uint64_t AuditLog::append_for(const TenantContext& context, AuditEvent event) {
+  if (event.actor.empty()) event.actor = context.actor();
+  if (event.request_id.empty()) event.request_id = context.request_id();
+  if (event.timestamp == std::chrono::system_clock::time_point{}) event.timestamp = options_.clock();
+  const std::uint64_t event_id = next_event_id_.fetch_add(1, std::memory_order_relaxed);
+  std::string body = detail::encode_body(event);
+  bool sealed = false;
+  if (options_.body_sealer != nullptr) {
+    try {
+      body = options_.body_sealer->seal(context, kBodyKind, event_object_id(event_id), body);
+      sealed = true;
+    } catch (const Error& e) {
+      // After crypto-shredding only the record of the destruction itself may be kept in clear.
+      if (e.code() != ErrorCode::CryptoFailure || event.operation != Operation::KeyDestroy) throw;
+    }
+  }
+  auto log = log_of(context.tenant());
+  std::lock_guard lock(log->mutex);
+  return log->append(sealed, to_ms(event.timestamp), event_id, body);
+}
+
+std::uint64_t AuditLog::append_access(const AccessRecord& record) {
+  AuditEvent e;
+  e.operation = Operation::OperatorAccess;
+  e.actor = "system:" + record.operator_id;
+  e.request_id = record.request_id;
+  e.timestamp = record.at;
+  e.target = "tenant";
+  e.detail = "reason: " + record.reason + (record.ticket.empty() ? "" : "; ticket: " + record.ticket);
+  const std::uint64_t event_id = next_event_id_.fetch_add(1, std::memory_order_relaxed);
+  auto log = log_of(record.tenant);
+  std::lock_guard lock(log->mutex);
+  return log->append(false, to_ms(e.timestamp), event_id, detail::encode_body(e));
+}
+
+Checkpoint AuditLog::checkpoint_for(const TenantId& tenant) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  return log->checkpoint();
+}
+
+Checkpoint AuditLog::latest_checkpoint_for(const TenantId& tenant) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  if (log->checkpoints().empty()) {
+    throw Error(ErrorCode::NotFound, "tenant \"" + tenant.str() + "\" has no audit checkpoint yet");
+  }
+  return log->checkpoints().back();
+}
+
+std::uint64_t AuditLog::size_of(const TenantId& tenant) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  return log->size();
+}
+
+std::vector<AuditRecord> AuditLog::read_for(const TenantContext& context, std::uint64_t first, std::uint64_t count) {
+  std::string bytes;
+  {
+    auto log = log_of(context.tenant());
+    std::lock_guard lock(log->mutex);
+    bytes = log->read_frames(first, count);
+  }
+  // Bodies are opened outside the lock: the sealer may report an unwrap, which appends.
+  std::vector<AuditRecord> out;
+  std::uint64_t index = first;
+  for (const detail::Frame& f : detail::split_frames(bytes)) {
+    const auto& header = f.header;
+    const char tag = f.tag;
+    AuditRecord r;
+    r.index = index++;
+    r.timestamp_ms = header.timestamp_ms;
+    r.sealed = header.sealed;
+    r.pruned = tag == detail::kPrunedTag;
+    if (!r.pruned) {
+      std::string body(header.body);
+      if (header.sealed) {
+        if (options_.body_sealer == nullptr) {
+          throw Error(ErrorCode::CryptoFailure, "audit record " + std::to_string(r.index) + " is sealed but the log has no sealer");
+        }
+        auto opened = options_.body_sealer->open(context, kBodyKind, event_object_id(header.event_id), body);
+        if (!opened && opened.error().code() == ErrorCode::CryptoFailure) {  // key destroyed: unreadable, not altered
+          out.push_back(std::move(r));
+          continue;
+        }
+        body = std::move(opened).value();
+      }
+      r.event = detail::decode_body(body, header.timestamp_ms);
+      if (!r.event) throw Error(ErrorCode::Tampered, "audit record " + std::to_string(r.index) + " has a malformed body");
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+InclusionProof AuditLog::inclusion_for(const TenantId& tenant, std::uint64_t index, std::uint64_t size) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  InclusionProof p;
+  p.index = index;
+  p.tree_size = size;
+  p.path = inclusion_proof(log->leaves(), index, size).value();
+  p.leaf = log->leaves()[index];
+  return p;
+}
+
+ConsistencyProof AuditLog::consistency_for(const TenantId& tenant, std::uint64_t old_size, std::uint64_t new_size) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  ConsistencyProof p;
+  p.old_size = old_size;
+  p.new_size = new_size;
+  p.path = consistency_proof(log->leaves(), old_size, new_size).value();
+  return p;
+}
+
+void AuditLog::grant_for(const TenantContext& context, const std::string& operator_id,
+                         std::chrono::system_clock::time_point until, bool grant) {
+  if (!context.has_capability("admin:audit")) {
+    throw Error(ErrorCode::PermissionDenied, "granting operator access needs capability admin:audit (actor \"" +
+                                                 context.actor() + "\")");
+  }
+  if (operator_id.empty() || operator_id.find_first_of(" \t\r\n") != std::string::npos) {
+    throw Error(ErrorCode::InvalidArgument, "invalid operator id \"" + escape_for_message(operator_id) + "\"");
+  }
+  {
+    auto log = log_of(context.tenant());
+    std::lock_guard lock(log->mutex);
+    log->check_usable();
+    log->set_grant(operator_id, grant ? std::optional<std::int64_t>(to_ms(until)) : std::nullopt);
+  }
+  AuditEvent e;
+  e.operation = grant ? Operation::GrantOperatorAccess : Operation::RevokeOperatorAccess;
+  e.target = operator_id;
+  if (grant) e.detail = "until_ms " + std::to_string(to_ms(until));
+  append_for(context, std::move(e));
+}
+
+std::vector<RedactedRecord> AuditLog::operator_read(SystemScope& system, const TenantId& tenant, std::uint64_t first,
+                                                    std::uint64_t count) {
+  return system.visit(tenant, [&](auto scope) {
+    AuditEvent e;
+    e.operation = Operation::OperatorAccess;
+    e.target = "audit-log";
+    e.detail = "redacted read of [" + std::to_string(first) + ", +" + std::to_string(count) + ")";
+    append_for(scope.context(), std::move(e));
+    std::string bytes;
+    {
+      auto log = log_of(tenant);
+      std::lock_guard lock(log->mutex);
+      bytes = log->read_frames(first, count);
+    }
+    std::vector<RedactedRecord> out;
+    std::uint64_t index = first;
+    for (const detail::Frame& f : detail::split_frames(bytes)) {
+      const auto& header = f.header;
+      const char tag = f.tag;
+      RedactedRecord r;
+      r.index = index++;
+      r.timestamp_ms = header.timestamp_ms;
+      r.sealed = header.sealed;
+      r.pruned = tag == detail::kPrunedTag;
+      if (!r.sealed && !r.pruned) {
+        if (auto event = detail::decode_body(header.body, header.timestamp_ms)) {
+          r.operation = event->operation;
+          r.status = event->status;
+        }
+      }
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+std::vector<AuditRecord> AuditLog::operator_read_full(SystemScope& system, const TenantId& tenant, std::uint64_t first,
+                                                      std::uint64_t count) {
+  return system.visit(tenant, [&](auto scope) {
+    std::optional<std::int64_t> until;
+    {
+      auto log = log_of(tenant);
+      std::lock_guard lock(log->mutex);
+      log->check_usable();
+      until = log->grant_of(system.operator_id());
+    }
+    const bool allowed = until && *until > to_ms(options_.clock());
+    AuditEvent e;
+    e.operation = Operation::OperatorAccess;
+    e.target = "audit-log";
+    e.detail = "full read of [" + std::to_string(first) + ", +" + std::to_string(count) + ")";
+    e.status = allowed ? "ok" : "PermissionDenied";
+    append_for(scope.context(), std::move(e));
+    if (!allowed) {
+      throw Error(ErrorCode::PermissionDenied, "operator \"" + system.operator_id() + "\" has no unexpired grant from tenant \"" +
+                                                   tenant.str() + "\" to read its audit log in full");
+    }
+    return read_for(scope.context(), first, count);
+  });
+}
+
+std::uint64_t AuditLog::prune_for(const TenantContext& context) {
+  const auto retention = options_.retention(context.tenant());
+  if (!retention) return 0;
+  const std::int64_t cutoff = to_ms(options_.clock() - *retention);
+  std::uint64_t pruned = 0;
+  {
+    auto log = log_of(context.tenant());
+    std::lock_guard lock(log->mutex);
+    pruned = log->prune_before(cutoff);
+  }
+  if (pruned > 0) {
+    AuditEvent e;
+    e.operation = Operation::Erase;
+    e.target = "audit-log";
+    e.detail = "retention pruned " + std::to_string(pruned) + " bodies older than " + std::to_string(cutoff) + " ms";
+    append_for(context, std::move(e));
+  }
+  return pruned;
+}
+
+Checkpoint AuditLog::export_for(const TenantContext& context, AuditSink& sink) {
+  std::string bytes;
+  std::vector<Checkpoint> checkpoints;
+  {
+    auto log = log_of(context.tenant());
+    std::lock_guard lock(log->mutex);
+    log->checkpoint();
+    checkpoints = log->checkpoints();
+    bytes = log->read_frames(0, checkpoints.back().size);
+  }
+  const detail::EventOpener opener = [&](const detail::Frame& f) -> std::optional<AuditEvent> {
+    if (f.tag != detail::kFullTag) return std::nullopt;
+    if (!f.header.sealed) return detail::clear_event(f);
+    if (options_.body_sealer == nullptr) return std::nullopt;
+    auto body = options_.body_sealer->open(context, kBodyKind, event_object_id(f.header.event_id), f.header.body);
+    if (!body) return std::nullopt;  // e.g. the key was destroyed: the record stays, unreadable
+    return detail::decode_body(*body, f.header.timestamp_ms);
+  };
+  detail::write_bundle(context.tenant(), bytes, checkpoints, opener, sink);
+  AuditEvent e;
+  e.operation = Operation::Export;
+  e.target = "audit-log";
+  e.detail = "bundle of " + std::to_string(checkpoints.back().size) + " events";
+  append_for(context, std::move(e));
+  return checkpoints.back();
+}
+
+}  // namespace tenantai::audit

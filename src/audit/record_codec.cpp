@@ -1,0 +1,202 @@
+#include "audit/record_codec.h"
+
+#include <cstring>
+
+namespace tenantai::audit::detail {
+
+namespace {
+
+template <typename T>
+void put(std::string& out, T v) {
+  for (std::size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xff));
+}
+
+template <typename T>
+bool get(std::string_view& in, T& v) {
+  if (in.size() < sizeof(T)) return false;
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) x |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
+  v = static_cast<T>(x);
+  in.remove_prefix(sizeof(T));
+  return true;
+}
+
+bool get_bytes(std::string_view& in, std::size_t n, std::string_view& out) {
+  if (in.size() < n) return false;
+  out = in.substr(0, n);
+  in.remove_prefix(n);
+  return true;
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(s.size()));
+  out.append(s);
+}
+
+bool get_string(std::string_view& in, std::string& out) {
+  std::uint32_t n = 0;
+  std::string_view bytes;
+  if (!get(in, n) || !get_bytes(in, n, bytes)) return false;
+  out.assign(bytes);
+  return true;
+}
+
+}  // namespace
+
+std::string encode_body(const AuditEvent& e) {
+  std::string out;
+  out.reserve(64 + e.actor.size() + e.target.size() + e.model_id.size() + e.prompt_version.size() +
+              e.request_id.size() + e.status.size() + e.input_digest.size() + e.output_digest.size() + e.detail.size());
+  out.push_back(static_cast<char>(e.operation));
+  for (const std::string* s : {&e.actor, &e.target, &e.model_id, &e.prompt_version, &e.request_id, &e.status,
+                               &e.input_digest, &e.output_digest, &e.detail}) {
+    put_string(out, *s);
+  }
+  return out;
+}
+
+std::optional<AuditEvent> decode_body(std::string_view body, std::int64_t timestamp_ms) {
+  AuditEvent e;
+  std::uint8_t op = 0;
+  if (!get(body, op) || op < static_cast<std::uint8_t>(Operation::Read) || op > static_cast<std::uint8_t>(Operation::Other)) {
+    return std::nullopt;
+  }
+  e.operation = static_cast<Operation>(op);
+  for (std::string* s : {&e.actor, &e.target, &e.model_id, &e.prompt_version, &e.request_id, &e.status,
+                         &e.input_digest, &e.output_digest, &e.detail}) {
+    if (!get_string(body, *s)) return std::nullopt;
+  }
+  if (!body.empty()) return std::nullopt;
+  e.timestamp = std::chrono::system_clock::time_point(std::chrono::milliseconds(timestamp_ms));
+  return e;
+}
+
+std::string encode_payload(const RecordHeader& h) {
+  std::string out;
+  out.reserve(32 + h.tenant.size() + h.body.size());
+  out.push_back(1);
+  out.push_back(h.sealed ? 1 : 0);
+  put<std::uint64_t>(out, h.index);
+  put<std::uint64_t>(out, static_cast<std::uint64_t>(h.timestamp_ms));
+  put<std::uint64_t>(out, h.event_id);
+  put<std::uint16_t>(out, static_cast<std::uint16_t>(h.tenant.size()));
+  out.append(h.tenant);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(h.body.size()));
+  out.append(h.body);
+  return out;
+}
+
+std::optional<RecordHeader> decode_payload(std::string_view in) {
+  RecordHeader h;
+  std::uint8_t format = 0;
+  std::uint8_t flags = 0;
+  std::uint64_t ts = 0;
+  std::uint16_t tenant_len = 0;
+  std::uint32_t body_len = 0;
+  if (!get(in, format) || format != 1 || !get(in, flags) || (flags & ~1u) != 0 || !get(in, h.index) || !get(in, ts) ||
+      !get(in, h.event_id) || !get(in, tenant_len) || !get_bytes(in, tenant_len, h.tenant) || !get(in, body_len) ||
+      !get_bytes(in, body_len, h.body) || !in.empty()) {
+    return std::nullopt;
+  }
+  h.sealed = (flags & 1u) != 0;
+  h.timestamp_ms = static_cast<std::int64_t>(ts);
+  return h;
+}
+
+void append_frame(std::string& out, char tag, std::string_view payload, const Hash& leaf) {
+  out.push_back(tag);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));
+  out.append(payload);
+  out.append(reinterpret_cast<const char*>(leaf.data()), leaf.size());
+}
+
+Scan scan(std::string_view bytes, std::string_view tenant) {
+  Scan s;
+  std::uint64_t pos = 0;
+  auto fail = [&](const std::string& why) {
+    s.error_index = s.frames.size();
+    s.error = "first bad index " + std::to_string(s.frames.size()) + ": " + why;
+  };
+  while (pos < bytes.size()) {
+    const std::string_view rest = bytes.substr(pos);
+    const char tag = rest[0];
+    if (tag == '\0' && rest.find_first_not_of('\0') == std::string_view::npos) {
+      s.torn = true;  // zero-filled tail left by a crash
+      break;
+    }
+    if (tag != kFullTag && tag != kPrunedTag) {
+      fail("unknown record tag at byte " + std::to_string(pos));
+      break;
+    }
+    std::string_view cursor = rest.substr(1);
+    std::uint32_t len = 0;
+    if (!get(cursor, len)) {
+      s.torn = true;
+      break;
+    }
+    if (len > kMaxPayload) {
+      fail("record length " + std::to_string(len) + " is implausible");
+      break;
+    }
+    if (cursor.size() < static_cast<std::size_t>(len) + 32) {
+      s.torn = true;
+      break;
+    }
+    Frame f;
+    f.tag = tag;
+    f.offset = pos;
+    f.payload = cursor.substr(0, len);
+    std::memcpy(f.leaf.data(), cursor.data() + len, 32);
+    auto header = decode_payload(f.payload);
+    if (!header) {
+      fail("malformed record");
+      break;
+    }
+    if (tag == kFullTag && leaf_hash(f.payload) != f.leaf) {
+      fail("stored bytes do not match the record's leaf hash");
+      break;
+    }
+    if (tag == kPrunedTag && !header->body.empty()) {
+      fail("pruned record still has a body");
+      break;
+    }
+    if (header->index != s.frames.size()) {
+      fail("record says index " + std::to_string(header->index) + " (deleted, duplicated or reordered)");
+      break;
+    }
+    if (header->tenant != tenant) {
+      fail("record belongs to tenant \"" + escape_for_message(header->tenant) + "\"");
+      break;
+    }
+    f.header = *header;
+    s.frames.push_back(f);
+    pos += kFrameOverhead + len;
+    s.good_bytes = pos;
+  }
+  return s;
+}
+
+std::vector<Frame> split_frames(std::string_view bytes) {
+  std::vector<Frame> out;
+  std::uint64_t pos = 0;
+  while (pos < bytes.size()) {
+    std::string_view cursor = bytes.substr(pos + 1);
+    std::uint32_t len = 0;
+    Frame f;
+    f.tag = bytes[pos];
+    f.offset = pos;
+    if (!get(cursor, len) || cursor.size() < static_cast<std::size_t>(len) + 32) {
+      throw Error(ErrorCode::Tampered, "audit record framing broken at byte " + std::to_string(pos));
+    }
+    f.payload = cursor.substr(0, len);
+    std::memcpy(f.leaf.data(), cursor.data() + len, 32);
+    auto header = decode_payload(f.payload);
+    if (!header) throw Error(ErrorCode::Tampered, "malformed audit record at byte " + std::to_string(pos));
+    f.header = *header;
+    out.push_back(f);
+    pos += kFrameOverhead + len;
+  }
+  return out;
+}
+
+}  // namespace tenantai::audit::detail

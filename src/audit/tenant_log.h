@@ -1,0 +1,72 @@
+// One tenant's log files and in-memory tree state (internal to AuditLog).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/record_codec.h"
+#include "tenantai/audit/audit_log.h"
+
+namespace tenantai::audit {
+
+// Not thread-safe by itself: AuditLog holds `mutex` around every call.
+class AuditLog::TenantLog {
+ public:
+  TenantLog(const std::filesystem::path& root, const TenantId& tenant, const AuditLogOptions& options);
+  ~TenantLog();
+  TenantLog(const TenantLog&) = delete;
+  TenantLog& operator=(const TenantLog&) = delete;
+
+  std::mutex mutex;
+
+  // Throws the error that made the log unusable, if any (fail closed).
+  void check_usable() const;
+  // Appends one record; returns its index. Checkpoints when the policy says so.
+  std::uint64_t append(bool sealed, std::int64_t timestamp_ms, std::uint64_t event_id, std::string_view body);
+  // fsync + sign + persist a checkpoint over everything appended.
+  const Checkpoint& checkpoint();
+  std::uint64_t size() const noexcept { return leaves_.size(); }
+  const std::vector<Hash>& leaves() const noexcept { return leaves_; }
+  const std::vector<Checkpoint>& checkpoints() const noexcept { return checkpoints_; }
+  // Stored bytes of records [first, first + count) (clamped), read back from disk.
+  std::string read_frames(std::uint64_t first, std::uint64_t count) const;
+  // Rewrites the log with bodies older than `cutoff_ms` removed; returns how many were pruned.
+  std::uint64_t prune_before(std::int64_t cutoff_ms);
+
+  // Operator grants: operator id → expiry (ms since epoch).
+  std::optional<std::int64_t> grant_of(const std::string& operator_id) const;
+  void set_grant(const std::string& operator_id, std::optional<std::int64_t> until_ms);
+
+  const TenantId& tenant() const noexcept { return tenant_; }
+
+ private:
+  void recover();
+  void load_checkpoints();
+  void load_grants();
+  void write_all(int fd, std::string_view bytes, const std::filesystem::path& path);
+
+  TenantId tenant_;
+  const AuditLogOptions& options_;
+  std::filesystem::path log_path_;
+  std::filesystem::path cp_path_;
+  std::filesystem::path grants_path_;
+  int fd_ = -1;
+  int cp_fd_ = -1;
+  std::optional<Error> broken_;
+  std::vector<Hash> leaves_;
+  std::vector<std::uint64_t> offsets_;  // frame start offsets, plus the end offset at the back
+  MerkleFrontier frontier_;
+  std::vector<Checkpoint> checkpoints_;
+  std::uint64_t since_checkpoint_ = 0;
+  std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+  std::map<std::string, std::int64_t> grants_;
+  std::string frame_buffer_;
+};
+
+}  // namespace tenantai::audit
