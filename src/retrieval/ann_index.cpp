@@ -15,6 +15,16 @@ namespace tenantai::retrieval::detail {
 
 AnnIndex::~AnnIndex() = default;
 
+void AnnIndex::check_factory(std::size_t dim, Metric metric, const std::string& factory) {
+  try {
+    std::unique_ptr<faiss::Index> probe(faiss::index_factory(
+        static_cast<int>(dim), factory.c_str(), metric == Metric::L2 ? faiss::METRIC_L2 : faiss::METRIC_INNER_PRODUCT));
+  } catch (const faiss::FaissException& e) {
+    throw Error(ErrorCode::InvalidArgument, "ann.factory \"" + factory + "\" is not a FAISS index for dimension " +
+                                                std::to_string(dim) + ": " + e.what());
+  }
+}
+
 std::shared_ptr<const AnnIndex> AnnIndex::build(const float* vectors, std::size_t n, std::size_t dim, Metric metric,
                                                 const AnnOptions& options) {
   std::shared_ptr<AnnIndex> out(new AnnIndex());

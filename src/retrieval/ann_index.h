@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "tenantai/retrieval/vector_store_options.h"
@@ -20,6 +21,8 @@ class AnnIndex {
   // the build fails.
   static std::shared_ptr<const AnnIndex> build(const float* vectors, std::size_t n, std::size_t dim, Metric metric,
                                                const AnnOptions& options);
+  // InvalidArgument when FAISS cannot make an index of `factory` for this dimension.
+  static void check_factory(std::size_t dim, Metric metric, const std::string& factory);
   ~AnnIndex();
   AnnIndex(const AnnIndex&) = delete;
   AnnIndex& operator=(const AnnIndex&) = delete;

@@ -72,7 +72,11 @@ void VectorStore::Impl::after_write(const std::shared_ptr<Partition>& partition)
     if (partition->dropped || partition->rows.size() < options_.ann.min_rows) return;
   }
   if (!options_.ann.background) {
-    build_now(*partition);
+    try {
+      build_now(*partition);
+    } catch (const Error&) {
+      // The write itself succeeded; without an index the tenant is served by the exact scan.
+    }
     return;
   }
   std::lock_guard lock(queue_mutex_);

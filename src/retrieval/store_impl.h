@@ -1,6 +1,7 @@
 // Internal: what a VectorStore holds — its tenant partitions and the background ANN builder.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,8 @@ struct VectorStore::Partition {
   std::shared_ptr<const detail::AnnIndex> ann;
   std::uint64_t ann_version = 0;  // version the index was built from
   std::size_t ann_builds = 0;
+  mutable std::atomic<std::size_t> ann_queries{0};
+  mutable std::atomic<std::size_t> exact_queries{0};
   bool build_queued = false;   // guarded by Impl::queue_mutex_
 
   bool ann_fresh() const noexcept { return ann != nullptr && ann_version == version && ann->rows() == rows.size(); }

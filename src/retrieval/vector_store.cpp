@@ -39,6 +39,7 @@ std::string_view to_string(Metric metric) noexcept {
 
 VectorStore::VectorStore(VectorStoreOptions options) : options_(std::move(options)) {
   detail::validate_options(options_);
+  if (options_.ann.enabled) detail::AnnIndex::check_factory(options_.dim, options_.metric, options_.ann.factory);
   impl_ = std::make_unique<Impl>(options_);
 }
 
@@ -136,11 +137,15 @@ std::vector<Hit> VectorStore::search_impl(const TenantContext& context, std::spa
       const auto row = static_cast<std::uint32_t>(label);
       if (row < rows.size() && visible(mask, row)) top.push(rows.score(q.data(), row), row);
     }
-    if (top.size() == want) return to_hits(rows, top, options_.metric);
+    if (top.size() == want) {
+      partition->ann_queries.fetch_add(1, std::memory_order_relaxed);
+      return to_hits(rows, top, options_.metric);
+    }
     // The index returned too few visible rows (a selective filter): the exact scan is complete.
   }
   detail::TopK top(want);
   rows.scan(q.data(), mask, top);
+  partition->exact_queries.fetch_add(1, std::memory_order_relaxed);
   return to_hits(rows, top, options_.metric);
 }
 
@@ -212,6 +217,8 @@ TenantStats VectorStore::stats_impl(const TenantContext& context) const {
   s.acl_groups = partition->rows.acl_group_count();
   s.ann_ready = partition->ann_fresh();
   s.ann_builds = partition->ann_builds;
+  s.ann_queries = partition->ann_queries.load(std::memory_order_relaxed);
+  s.exact_queries = partition->exact_queries.load(std::memory_order_relaxed);
   return s;
 }
 

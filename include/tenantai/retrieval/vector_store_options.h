@@ -54,6 +54,8 @@ struct TenantStats {
   std::size_t acl_groups = 0;      // distinct ACL groups used by its documents
   bool ann_ready = false;          // a fresh ANN index is installed
   std::size_t ann_builds = 0;      // ANN indexes installed so far
+  std::size_t ann_queries = 0;     // queries the ANN index answered (Plan::Auto)
+  std::size_t exact_queries = 0;   // queries the exact scan answered (including ANN fall-backs)
 };
 
 }  // namespace tenantai::retrieval
