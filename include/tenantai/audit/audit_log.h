@@ -53,13 +53,13 @@ struct InclusionProof {
   std::uint64_t index = 0;
   std::uint64_t tree_size = 0;
   Hash leaf{};
-  std::vector<Hash> path;
+  std::vector<Hash> path{};
 };
 
 struct ConsistencyProof {
   std::uint64_t old_size = 0;
   std::uint64_t new_size = 0;
-  std::vector<Hash> path;
+  std::vector<Hash> path{};
 };
 
 // Which redaction an operator read uses.

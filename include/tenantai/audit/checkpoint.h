@@ -22,10 +22,10 @@ namespace tenantai::audit {
 
 // A parsed checkpoint body (the signature is checked by CheckpointVerifier).
 struct Checkpoint {
-  std::string origin;
+  std::string origin{};
   std::uint64_t size = 0;
   Hash root{};
-  std::string note;  // the full signed note text
+  std::string note{};  // the full signed note text
 
   // The body text "origin\nsize\nbase64(root)\n".
   std::string body() const;
@@ -62,7 +62,7 @@ class CheckpointSigner {
 
  private:
   CheckpointSigner(std::string name, const unsigned char* seed);
-  std::string name_;
+  std::string name_{};
   unsigned char* secret_ = nullptr;  // 64-byte Ed25519 secret key, sodium_malloc'ed
   std::array<unsigned char, 32> public_{};
 };
@@ -83,7 +83,7 @@ class CheckpointVerifier {
 
  private:
   CheckpointVerifier() = default;
-  std::string name_;
+  std::string name_{};
   std::array<unsigned char, 4> key_hash_{};
   std::array<unsigned char, 32> public_{};
 };

@@ -41,16 +41,16 @@ Result<Operation> parse_operation(std::string_view text);
 // similar, computed by the caller). Plain value type.
 struct AuditEvent {
   Operation operation = Operation::Other;
-  std::string actor;           // empty: the appending context's actor
-  std::string target;          // object acted on (document id, cache key id, session, ...)
-  std::string model_id;        // gen_ai.request.model
-  std::string prompt_version;
-  std::string request_id;      // empty: the appending context's request id
+  std::string actor{};           // empty: the appending context's actor
+  std::string target{};          // object acted on (document id, cache key id, session, ...)
+  std::string model_id{};        // gen_ai.request.model
+  std::string prompt_version{};
+  std::string request_id{};      // empty: the appending context's request id
   std::chrono::system_clock::time_point timestamp{};  // epoch: the log's clock at append
   std::string status = "ok";   // "ok" or an error code name
-  std::string input_digest;
-  std::string output_digest;
-  std::string detail;          // short non-sensitive note (reason, ticket, key version)
+  std::string input_digest{};
+  std::string output_digest{};
+  std::string detail{};          // short non-sensitive note (reason, ticket, key version)
 };
 
 // A record as stored in the log, as seen by the tenant (body opened when it was sealed).
@@ -70,7 +70,7 @@ struct RedactedRecord {
   bool sealed = false;
   bool pruned = false;
   std::optional<Operation> operation;  // nullopt when the body is sealed or pruned
-  std::string status;                  // empty when sealed or pruned
+  std::string status{};                  // empty when sealed or pruned
 };
 
 // JSON object with OpenTelemetry GenAI names where one exists (gen_ai.request.model,

@@ -16,8 +16,8 @@ enum class KeyAccess { Unwrap, Decrypt, Rotate, Destroy };
 struct KeyAccessEvent {
   KeyAccess access = KeyAccess::Unwrap;
   std::uint32_t key_version = 0;
-  std::string kind;
-  std::string object_id;
+  std::string kind{};
+  std::string object_id{};
   bool ok = true;  // false: the operation failed (tampered, destroyed key, ...)
 };
 

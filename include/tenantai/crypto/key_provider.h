@@ -16,7 +16,7 @@ namespace tenantai::crypto {
 // tenantai (a KMS may put its own key id or ciphertext format there) and safe to store anywhere.
 struct WrappedKey {
   std::uint32_t kek_version = 0;  // version of the KEK that wrapped it (1, 2, ...)
-  std::string blob;
+  std::string blob{};
 };
 
 // Implementations must be thread-safe and fail closed: a key they cannot positively unwrap for

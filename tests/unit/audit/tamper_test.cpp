@@ -1,0 +1,131 @@
+// Adversarial integrity test: random mutations of a checkpointed log must all be detected, each
+// with an error naming the first bad index.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <random>
+
+#include "audit_fixture.h"
+
+using namespace audit_test;
+
+namespace {
+
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Frames of a log file, split by the documented framing: tag, u32le length, payload, 32-byte leaf.
+std::vector<std::string> split(const std::string& bytes) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    const std::uint32_t len = static_cast<unsigned char>(bytes[pos + 1]) |
+                              static_cast<unsigned char>(bytes[pos + 2]) << 8 |
+                              static_cast<unsigned char>(bytes[pos + 3]) << 16 |
+                              static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[pos + 4])) << 24;
+    out.push_back(bytes.substr(pos, 1 + 4 + len + 32));
+    pos += out.back().size();
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& frames) {
+  std::string out;
+  for (const auto& f : frames) out += f;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("Tamper test: 10,000 random mutations are all detected at the first bad index") {
+  AuditFixture f(true);
+  constexpr int kEvents = 48;
+  append_n(*f.log, f.a, kEvents, "a-event");
+  append_n(*f.log, f.b, kEvents, "b-event");
+  const Checkpoint cp = with_tenant(f.a, [&](auto scope) { return scope.release(f.log->checkpoint(scope)); });
+  const TenantId tenant("tenant-a");
+  const std::string original = file_bytes(f.log->log_path(tenant));
+  const auto frames = split(original);
+  const auto foreign = split(file_bytes(f.log->log_path(TenantId("tenant-b"))));
+  REQUIRE(frames.size() == kEvents);
+  REQUIRE(verify_log_bytes(original, tenant, cp).ok());
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0, pos = 0; i < frames.size(); pos += frames[i].size(), ++i) starts.push_back(pos);
+  auto record_at = [&](std::size_t byte) {
+    return static_cast<std::uint64_t>(std::upper_bound(starts.begin(), starts.end(), byte) - starts.begin() - 1);
+  };
+
+  std::mt19937_64 rng(20261123);
+  auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  int detected = 0;
+  int exact = 0;
+  constexpr int kMutations = 10000;
+  std::string first_miss;
+  for (int m = 0; m < kMutations; ++m) {
+    std::string mutated;
+    std::uint64_t expected = 0;
+    std::string kind;
+    switch (m % 5) {
+      case 0: {  // bit flip anywhere
+        mutated = original;
+        const std::size_t byte = pick(mutated.size());
+        mutated[byte] = static_cast<char>(mutated[byte] ^ (1 << pick(8)));
+        expected = record_at(byte);
+        kind = "bit flip at byte " + std::to_string(byte);
+        break;
+      }
+      case 1: {  // delete one record
+        auto copy = frames;
+        const std::size_t i = pick(copy.size());
+        copy.erase(copy.begin() + static_cast<std::ptrdiff_t>(i));
+        mutated = join(copy);
+        expected = i;
+        kind = "delete " + std::to_string(i);
+        break;
+      }
+      case 2: {  // swap two records
+        auto copy = frames;
+        std::size_t i = pick(copy.size());
+        std::size_t j = pick(copy.size());
+        while (j == i) j = pick(copy.size());
+        std::swap(copy[i], copy[j]);
+        mutated = join(copy);
+        expected = std::min(i, j);
+        kind = "swap " + std::to_string(i) + "," + std::to_string(j);
+        break;
+      }
+      case 3: {  // truncate
+        const std::size_t at = pick(original.size());
+        mutated = original.substr(0, at);
+        expected = record_at(at);
+        kind = "truncate at " + std::to_string(at);
+        break;
+      }
+      case 4: {  // replace with another tenant's event (same position or another)
+        auto copy = frames;
+        const std::size_t i = pick(copy.size());
+        copy[i] = foreign[m % 2 == 0 ? i : pick(foreign.size())];
+        mutated = join(copy);
+        expected = i;
+        kind = "replace " + std::to_string(i) + " with tenant-b's event";
+        break;
+      }
+    }
+    auto result = verify_log_bytes(mutated, tenant, cp);
+    if (!result.ok() && result.error().code() == ErrorCode::Tampered) {
+      ++detected;
+      if (result.error().message().find("first bad index " + std::to_string(expected) + ":") != std::string::npos) {
+        ++exact;
+      } else if (first_miss.empty()) {
+        first_miss = kind + " -> " + result.error().message();
+      }
+    } else if (first_miss.empty()) {
+      first_miss = kind + " -> not detected";
+    }
+  }
+  INFO(first_miss);
+  CHECK(detected == kMutations);
+  CHECK(exact == kMutations);
+}
