@@ -4,6 +4,7 @@
 
 #include "tenantai/audit/audit_log.h"
 #include "tenantai/audit/checkpoint.h"
+#include "tenantai/audit/cli.h"
 #include "tenantai/audit/event.h"
 #include "tenantai/audit/merkle.h"
 #include "tenantai/audit/recorders.h"
