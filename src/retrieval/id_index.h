@@ -63,7 +63,7 @@ class IdIndex {
   }
 
   void clear() noexcept {
-    slots_.clear();
+    slots_ = {};
     count_ = 0;
   }
   void reserve(std::size_t n) {

@@ -23,7 +23,7 @@ struct VectorStore::Partition {
 
   mutable std::shared_mutex mutex;
   detail::TenantRows rows;
-  bool dropped = false;        // set by drop_tenant; writers holding a stale pointer retry
+  std::atomic<bool> dropped{false};  // set by drop_tenant; writers holding a stale pointer retry
   std::uint64_t version = 0;   // bumped by every write
   std::shared_ptr<const detail::AnnIndex> ann;
   std::uint64_t ann_version = 0;  // version the index was built from

@@ -30,7 +30,9 @@ void TenantRows::ensure_words(std::size_t rows) {
   const std::size_t words = words_for(rows);
   if (public_bits_.size() >= words) return;
   public_bits_.resize(words, 0);
-  for (auto& bits : group_bits_) bits.resize(words, 0);
+  if (acl_) {
+    for (auto& bits : acl_->bits) bits.resize(words, 0);
+  }
 }
 
 void TenantRows::reserve_more(std::size_t extra) {
@@ -44,13 +46,14 @@ void TenantRows::reserve_more(std::size_t extra) {
 std::unique_ptr<TenantRows::Extras> TenantRows::make_extras(Document& document) {
   if (document.acl_groups.empty() && document.metadata.empty()) return nullptr;
   auto extras = std::make_unique<Extras>();
+  if (!document.acl_groups.empty() && !acl_) acl_ = std::make_unique<AclState>();
   for (auto& group : document.acl_groups) {
-    auto it = group_numbers_.find(group);
-    if (it == group_numbers_.end()) {
-      const auto number = static_cast<std::uint32_t>(group_names_.size());
-      group_names_.push_back(group);
-      group_bits_.emplace_back(public_bits_.size(), 0);
-      it = group_numbers_.emplace(std::move(group), number).first;
+    auto it = acl_->numbers.find(group);
+    if (it == acl_->numbers.end()) {
+      const auto number = static_cast<std::uint32_t>(acl_->names.size());
+      acl_->names.push_back(group);
+      acl_->bits.emplace_back(public_bits_.size(), 0);
+      it = acl_->numbers.emplace(std::move(group), number).first;
     }
     extras->groups.push_back(it->second);
   }
@@ -66,11 +69,11 @@ void TenantRows::set_acl_bits(std::uint32_t row, const Extras* extras, bool on) 
     set_bit(public_bits_, row, on);
     return;
   }
-  for (std::uint32_t g : extras->groups) set_bit(group_bits_[g], row, on);
+  for (std::uint32_t g : extras->groups) set_bit(acl_->bits[g], row, on);
   if (on) {
-    ++acl_rows_;
+    ++acl_->acl_rows;
   } else {
-    --acl_rows_;
+    --acl_->acl_rows;
   }
 }
 
@@ -108,15 +111,15 @@ void TenantRows::remove(std::uint32_t row) {
   ids_.pop_back();
   extras_.pop_back();
   // Give memory back when the tenant shrank well below its size class.
-  if (size() < block_.capacity() / 2) {
+  if (size() * 2 < block_.capacity()) {
     block_.resize_for(size(), size());
     ids_.shrink_to_fit();
     extras_.shrink_to_fit();
   }
   if (size() == 0) {
     index_.clear();
-    public_bits_.clear();
-    for (auto& bits : group_bits_) bits.clear();
+    public_bits_ = {};
+    acl_.reset();
   }
 }
 
@@ -147,21 +150,21 @@ bool TenantRows::matches(const Extras* extras, const Filter& filter) {
 RowMask TenantRows::visibility(const TenantContext& context, const Filter& filter) const {
   RowMask mask;
   const std::size_t n = size();
-  if (acl_rows_ == 0 && filter.empty()) {
+  if (acl_rows() == 0 && filter.empty()) {
     mask.visible = n;
     return mask;
   }
   mask.all = false;
   const std::size_t words = words_for(n);
-  if (acl_rows_ == 0) {
+  if (acl_rows() == 0) {
     mask.words.assign(words, ~std::uint64_t{0});
     if (n % 64 != 0) mask.words.back() = (std::uint64_t{1} << (n % 64)) - 1;
   } else {
     mask.words.assign(public_bits_.begin(), public_bits_.begin() + static_cast<std::ptrdiff_t>(words));
     for (const std::string& group : context.groups()) {
-      auto it = group_numbers_.find(group);
-      if (it == group_numbers_.end()) continue;
-      const auto& bits = group_bits_[it->second];
+      auto it = acl_->numbers.find(group);
+      if (it == acl_->numbers.end()) continue;
+      const auto& bits = acl_->bits[it->second];
       for (std::size_t w = 0; w < words; ++w) mask.words[w] |= bits[w];
     }
   }
@@ -235,7 +238,7 @@ Document TenantRows::document(std::uint32_t row) const {
   d.id = ids_[row];
   d.vector.assign(block_.row(row), block_.row(row) + dim_);
   if (const Extras* e = extras_[row].get()) {
-    for (std::uint32_t g : e->groups) d.acl_groups.push_back(group_names_[g]);
+    for (std::uint32_t g : e->groups) d.acl_groups.push_back(acl_->names[g]);
     for (const auto& [key, value] : e->metadata) d.metadata.emplace(key, value);
   }
   return d;
@@ -255,8 +258,11 @@ std::size_t TenantRows::total_bytes() const noexcept {
     }
   }
   bytes += public_bits_.capacity() * 8;
-  for (std::size_t g = 0; g < group_names_.size(); ++g) {
-    bytes += group_bits_[g].capacity() * 8 + group_names_[g].capacity() + 64;
+  if (acl_) {
+    bytes += sizeof(AclState);
+    for (std::size_t g = 0; g < acl_->names.size(); ++g) {
+      bytes += acl_->bits[g].capacity() * 8 + acl_->names[g].capacity() + 64;
+    }
   }
   return bytes;
 }

@@ -63,7 +63,7 @@ class TenantRows {
   std::size_t capacity_rows() const noexcept { return block_.capacity(); }
   std::size_t vector_bytes() const noexcept { return block_.bytes(); }
   std::size_t total_bytes() const noexcept;
-  std::size_t acl_group_count() const noexcept { return group_names_.size(); }
+  std::size_t acl_group_count() const noexcept { return acl_ ? acl_->names.size() : 0; }
 
  private:
   struct Extras {
@@ -82,11 +82,17 @@ class TenantRows {
   std::vector<std::string> ids_;
   IdIndex index_{ids_};
   std::vector<std::unique_ptr<Extras>> extras_;  // null: no ACL groups and no metadata
-  std::size_t acl_rows_ = 0;                     // rows with at least one ACL group
-  std::vector<std::string> group_names_;
-  std::unordered_map<std::string, std::uint32_t> group_numbers_;
-  std::vector<std::vector<std::uint64_t>> group_bits_;  // per group: rows that name it
-  std::vector<std::uint64_t> public_bits_;              // rows without ACL groups
+  // ACL groups in use, allocated with the first document that names one (keeps an empty or
+  // ACL-free tenant small).
+  struct AclState {
+    std::size_t acl_rows = 0;  // rows with at least one ACL group
+    std::vector<std::string> names;
+    std::unordered_map<std::string, std::uint32_t> numbers;
+    std::vector<std::vector<std::uint64_t>> bits;  // per group: rows that name it
+  };
+  std::size_t acl_rows() const noexcept { return acl_ ? acl_->acl_rows : 0; }
+  std::unique_ptr<AclState> acl_;
+  std::vector<std::uint64_t> public_bits_;  // rows without ACL groups
 };
 
 }  // namespace tenantai::retrieval::detail

@@ -108,10 +108,10 @@ bool VectorStore::remove_impl(const TenantContext& context, std::string_view id)
 bool VectorStore::drop_impl(const TenantContext& context) {
   auto partition = impl_->erase(context);  // from here on, new queries do not find it
   if (!partition) return false;
-  std::unique_lock lock(partition->mutex);  // waits for queries still running on it
-  partition->dropped = true;
-  partition->ann.reset();
-  return true;
+  // No lock: a write that already holds the partition completes into it and is dropped with it
+  // (it is ordered before the drop); later writes see the flag and use a fresh partition.
+  partition->dropped.store(true);
+  return true;  // the memory goes when the last query still using it ends (often: here)
 }
 
 std::vector<Hit> VectorStore::search_impl(const TenantContext& context, std::span<const float> query, std::size_t k,
@@ -213,7 +213,8 @@ TenantStats VectorStore::stats_impl(const TenantContext& context) const {
   s.documents = partition->rows.size();
   s.capacity_rows = partition->rows.capacity_rows();
   s.vector_bytes = partition->rows.vector_bytes();
-  s.total_bytes = partition->rows.total_bytes() + sizeof(Partition) - sizeof(detail::TenantRows);
+  // Plus the tenant's entry in the partition map (node, id, shared_ptr control block): ~96 B.
+  s.total_bytes = partition->rows.total_bytes() + sizeof(Partition) - sizeof(detail::TenantRows) + 96;
   s.acl_groups = partition->rows.acl_group_count();
   s.ann_ready = partition->ann_fresh();
   s.ann_builds = partition->ann_builds;
