@@ -203,7 +203,7 @@ void TenantRows::scan(const float* query, const RowMask& mask, TopK& top) const 
       k.inner_products(query, block_.row(first), count, dim_, scores);
     }
   };
-  if (mask.all) {
+  if (mask.all || mask.visible == n) {
     for (std::size_t first = 0; first < n; first += kChunk) {
       const std::size_t count = std::min(kChunk, n - first);
       score_chunk(first, count);
@@ -215,7 +215,10 @@ void TenantRows::scan(const float* query, const RowMask& mask, TopK& top) const 
     std::uint64_t bits = mask.words[w];
     if (bits == 0) continue;  // 64 rows skipped at once
     const std::size_t first = w * 64;
-    if (std::popcount(bits) >= 16) {
+    if (bits == ~std::uint64_t{0}) {  // all 64 rows visible
+      score_chunk(first, kChunk);
+      top.push_chunk(scores, static_cast<std::uint32_t>(first), kChunk);
+    } else if (std::popcount(bits) >= 16) {
       score_chunk(first, std::min(kChunk, n - first));
       while (bits != 0) {
         const int b = std::countr_zero(bits);
