@@ -10,20 +10,20 @@ CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE messages(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   user TEXT NOT NULL, agent TEXT NOT NULL, session TEXT NOT NULL,
-  role TEXT NOT NULL, content BLOB NOT NULL,
+  role TEXT NOT NULL, content TEXT NOT NULL,
   input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
   created_at INTEGER NOT NULL) STRICT;
 CREATE INDEX messages_by_session ON messages(user, agent, session, id);
 CREATE INDEX messages_by_time ON messages(created_at);
 CREATE TABLE facts(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
-  user TEXT NOT NULL, agent TEXT NOT NULL, content BLOB NOT NULL,
+  user TEXT NOT NULL, agent TEXT NOT NULL, content TEXT NOT NULL,
   source TEXT NOT NULL, message_id INTEGER, session TEXT NOT NULL,
   created_at INTEGER NOT NULL) STRICT;
 CREATE INDEX facts_by_user ON facts(user, agent, id);
 CREATE TABLE summaries(
   user TEXT NOT NULL, agent TEXT NOT NULL, session TEXT NOT NULL,
-  content BLOB NOT NULL, covers_up_to INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  content TEXT NOT NULL, covers_up_to INTEGER NOT NULL, updated_at INTEGER NOT NULL,
   PRIMARY KEY(user, agent, session)) STRICT;
 CREATE TABLE grants(owner TEXT NOT NULL, grantee TEXT NOT NULL, PRIMARY KEY(owner, grantee)) STRICT;
 )sql";
@@ -38,8 +38,14 @@ std::int64_t pragma_int(SqliteDb& db, const char* sql) {
                                              "\" is not a tenantai memory database (" + why + "); refusing to use it");
 }
 
-// Creates the schema in an empty database, or checks an existing one.
-void initialise_or_check(SqliteDb& db, const TenantId& tenant) {
+void use_wal(SqliteDb& db, bool sync_full) {
+  db.exec("PRAGMA journal_mode=WAL", "enable WAL");
+  db.exec(sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "set synchronous");
+}
+
+// Creates the schema in an empty database, or checks an existing one. Nothing is written to a
+// file before it is known to be empty or ours.
+void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full) {
   std::int64_t app_id = 0;
   try {
     app_id = pragma_int(db, "PRAGMA application_id");
@@ -47,6 +53,11 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant) {
     foreign(db, "not a SQLite database or corrupt");
   }
   if (app_id == 0) {
+    // Creating an empty database needs no fsync unless power-loss durability was asked for: a
+    // process crash cannot lose it, and a half-created file after power loss is refused as
+    // corrupt (it held no data yet).
+    if (!sync_full) db.exec("PRAGMA synchronous=OFF", "set synchronous");
+    db.exec("PRAGMA journal_mode=WAL", "enable WAL");
     Transaction tx(db);
     const std::int64_t objects = pragma_int(db, "SELECT count(*) FROM sqlite_schema");
     const std::int64_t app_now = pragma_int(db, "PRAGMA application_id");
@@ -57,6 +68,10 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant) {
       Statement(db, "INSERT INTO meta(key, value) VALUES('tenant', ?)").bind(1, tenant.view()).run();
       Statement(db, "INSERT INTO meta(key, value) VALUES('format', 'tenantai-memory')").run();
       tx.commit();
+      // Move the schema and owner record into the main file now, so the file names its owner
+      // even when copied or renamed without its WAL.
+      db.exec("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint new database");
+      use_wal(db, sync_full);
       return;
     }
     if (app_now == 0) foreign(db, "a SQLite database of another application");
@@ -74,6 +89,7 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant) {
                     escape_for_message(recorded) + "\", not \"" + tenant.str() +
                     "\" (renamed or copied file?); refusing to use it");
   }
+  use_wal(db, sync_full);
 }
 }  // namespace
 
@@ -81,10 +97,13 @@ TenantDatabase::TenantDatabase(const std::string& path, const TenantId& t, bool 
                                std::chrono::milliseconds busy, std::atomic<std::size_t>& open_counter)
     : db(path), tenant(t), open_counter_(open_counter) {
   sqlite3_busy_timeout(db.get(), static_cast<int>(busy.count()));
-  initialise_or_check(db, tenant);
-  db.exec("PRAGMA journal_mode=WAL", "enable WAL");
-  db.exec(sync_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", "set synchronous");
-  db.exec("PRAGMA foreign_keys=ON", "enable foreign keys");
+  // One connection per tenant database: exclusive locking keeps the WAL index in process
+  // memory (no -shm file, 2 descriptors per open database) and must be set before WAL is used.
+  db.exec("PRAGMA locking_mode=EXCLUSIVE", "set locking mode");
+  // Closing a pooled handle then needs no checkpoint (and no fsync); the WAL is replayed on the
+  // next open and checkpointed automatically as it grows. With sync_full, close checkpoints.
+  if (!sync_full) sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  initialise_or_check(db, tenant, sync_full);
   open_counter_.fetch_add(1);
 }
 
