@@ -28,17 +28,96 @@ bool get_bytes(std::string_view& in, std::size_t n, std::string_view& out) {
   return true;
 }
 
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+bool get_varint(std::string_view& in, std::uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 35; shift += 7) {
+    if (in.empty()) return false;
+    const auto byte = static_cast<unsigned char>(in[0]);
+    in.remove_prefix(1);
+    v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool is_lower_hex(std::string_view s) {
+  for (char c : s) {
+    if (hex_value(c) < 0) return false;
+  }
+  return true;
+}
+
+void put_hex_bytes(std::string& out, std::string_view hex) {
+  for (std::size_t i = 0; i < hex.size(); i += 2) out.push_back(static_cast<char>(hex_value(hex[i]) * 16 + hex_value(hex[i + 1])));
+}
+
+void get_hex_bytes(std::string_view raw, std::string& out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (char c : raw) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+}
+
+constexpr std::string_view kSha256Prefix = "sha256:";
+
+// Field encoding: kind byte, then 0 = varint length + bytes; 1 = lower-case hex stored as bytes
+// (varint byte count); 2 = "sha256:" + 64 lower-case hex stored as 32 bytes. Digests and ids
+// are most of an event, so this halves what is hashed and sealed per record. Exact round trip.
 void put_string(std::string& out, std::string_view s) {
-  put<std::uint32_t>(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
+  if (s.size() == kSha256Prefix.size() + 64 && s.substr(0, kSha256Prefix.size()) == kSha256Prefix &&
+      is_lower_hex(s.substr(kSha256Prefix.size()))) {
+    out.push_back(2);
+    put_hex_bytes(out, s.substr(kSha256Prefix.size()));
+  } else if (s.size() >= 16 && s.size() % 2 == 0 && is_lower_hex(s)) {
+    out.push_back(1);
+    put_varint(out, s.size() / 2);
+    put_hex_bytes(out, s);
+  } else {
+    out.push_back(0);
+    put_varint(out, s.size());
+    out.append(s);
+  }
 }
 
 bool get_string(std::string_view& in, std::string& out) {
-  std::uint32_t n = 0;
+  std::uint8_t kind = 0;
+  std::uint64_t n = 0;
   std::string_view bytes;
-  if (!get(in, n) || !get_bytes(in, n, bytes)) return false;
-  out.assign(bytes);
-  return true;
+  if (!get(in, kind)) return false;
+  switch (kind) {
+    case 0:
+      if (!get_varint(in, n) || !get_bytes(in, n, bytes)) return false;
+      out.assign(bytes);
+      return true;
+    case 1:
+      if (!get_varint(in, n) || n < 8 || !get_bytes(in, n, bytes)) return false;
+      out.clear();
+      get_hex_bytes(bytes, out);
+      return true;
+    case 2:
+      if (!get_bytes(in, 32, bytes)) return false;
+      out.assign(kSha256Prefix);
+      get_hex_bytes(bytes, out);
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 //   frame   := tag:u8 ('E' full | 'P' pruned) len:u32le payload[len] leaf:32
 //   payload := format:u8(=1) flags:u8 (bit0 sealed) index:u64le time_ms:i64le event_id:u64le
 //              tenant_len:u16le tenant body_len:u32le body
-//   body    := sealed box, or clear: operation:u8 then 9 × (len:u32le bytes) for actor, target,
-//              model, prompt version, request id, status, input digest, output digest, detail
+//   body    := sealed box, or clear: operation:u8 then 9 fields (actor, target, model, prompt
+//              version, request id, status, input digest, output digest, detail), each
+//              kind:u8 (0 raw: varint len + bytes | 1 lower hex: varint n + n bytes |
+//              2 "sha256:"+hex64: 32 bytes)
 // leaf = SHA-256(0x00 || payload) of the full record; a pruned frame keeps the payload header
 // with body_len 0 and the original leaf.
 #pragma once

@@ -47,6 +47,10 @@ AuditLog::TenantLog::TenantLog(const std::filesystem::path& root, const TenantId
 }
 
 AuditLog::TenantLog::~TenantLog() {
+  try {
+    if (!broken_) flush_locked();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a destructor cannot report; open() cuts a torn tail
+  }
   if (fd_ >= 0) {
     (void)::fdatasync(fd_);
     ::close(fd_);
@@ -79,6 +83,7 @@ void AuditLog::TenantLog::recover() {
     frontier_.append(f.leaf);
   }
   offsets_.push_back(s.good_bytes);
+  written_bytes_ = s.good_bytes;
 }
 
 void AuditLog::TenantLog::load_checkpoints() {
@@ -105,6 +110,7 @@ void AuditLog::TenantLog::load_checkpoints() {
     pos = nl + 1 + len;
     good = pos;
   }
+  cp_bytes_ = good;
   if (good < bytes.size()) {
     if (::ftruncate(cp_fd_, static_cast<off_t>(good)) != 0) {
       throw Error(ErrorCode::StorageFailure, "cannot cut the torn tail of " + cp_path_.string());
@@ -135,15 +141,15 @@ void AuditLog::TenantLog::load_grants() {
   while (in >> op >> until) grants_[op] = until;
 }
 
-void AuditLog::TenantLog::write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
-  const off_t before = ::lseek(fd, 0, SEEK_END);
+void AuditLog::TenantLog::write_all(int fd, std::string_view bytes, const std::filesystem::path& path,
+                                    std::uint64_t known_size) {
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int err = errno;
-      if (before >= 0) (void)::ftruncate(fd, before);  // never leave a half record behind
+      (void)::ftruncate(fd, static_cast<off_t>(known_size));  // never leave a half record behind
       throw Error(ErrorCode::StorageFailure, "cannot append to " + path.string() + ": " + std::strerror(err));
     }
     done += static_cast<std::size_t>(n);
@@ -163,15 +169,19 @@ std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms
   h.body = body;
   const std::string payload = detail::encode_payload(h);
   const Hash leaf = leaf_hash(payload);
-  frame_buffer_.clear();
-  detail::append_frame(frame_buffer_, detail::kFullTag, payload, leaf);
-  write_all(fd_, frame_buffer_, log_path_);
-  if (options_.fsync_every_event && ::fdatasync(fd_) != 0) {
-    throw Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string());
+  const std::size_t before = pending_.size();
+  detail::append_frame(pending_, detail::kFullTag, payload, leaf);
+  const std::uint64_t frame_size = pending_.size() - before;
+  if (options_.fsync_every_event || pending_.size() >= options_.write_buffer_bytes) {
+    flush_locked();
+    if (options_.fsync_every_event && ::fdatasync(fd_) != 0) {
+      broken_ = Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string());
+      throw *broken_;
+    }
   }
   leaves_.push_back(leaf);
   frontier_.append(leaf);
-  offsets_.push_back(offsets_.back() + frame_buffer_.size());
+  offsets_.push_back(offsets_.back() + frame_size);
   ++since_checkpoint_;
   if (since_checkpoint_ >= options_.checkpoint_every_events ||
       std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_every) {
@@ -183,10 +193,12 @@ std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms
 const Checkpoint& AuditLog::TenantLog::checkpoint() {
   check_usable();
   if (!checkpoints_.empty() && checkpoints_.back().size == leaves_.size()) return checkpoints_.back();
+  flush_locked();
   if (::fdatasync(fd_) != 0) throw Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string());
   Checkpoint cp = options_.signer->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
   const std::string entry = "note " + std::to_string(cp.note.size()) + "\n" + cp.note;
-  write_all(cp_fd_, entry, cp_path_);
+  write_all(cp_fd_, entry, cp_path_, cp_bytes_);
+  cp_bytes_ += entry.size();
   if (::fdatasync(cp_fd_) != 0) throw Error(ErrorCode::StorageFailure, "cannot sync " + cp_path_.string());
   checkpoints_.push_back(std::move(cp));
   since_checkpoint_ = 0;
@@ -194,8 +206,27 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
   return checkpoints_.back();
 }
 
-std::string AuditLog::TenantLog::read_frames(std::uint64_t first, std::uint64_t count) const {
+void AuditLog::TenantLog::flush() {
   check_usable();
+  flush_locked();
+}
+
+void AuditLog::TenantLog::flush_locked() {
+  if (pending_.empty()) return;
+  try {
+    write_all(fd_, pending_, log_path_, written_bytes_);
+  } catch (const Error& e) {
+    // The buffered records were acknowledged; losing them silently would hide events.
+    broken_ = Error(ErrorCode::StorageFailure, e.message() + " (buffered events lost; log closed)");
+    throw *broken_;
+  }
+  written_bytes_ += pending_.size();
+  pending_.clear();
+}
+
+std::string AuditLog::TenantLog::read_frames(std::uint64_t first, std::uint64_t count) {
+  check_usable();
+  flush_locked();
   if (first >= leaves_.size() || count == 0) return {};
   const std::uint64_t last = std::min<std::uint64_t>(leaves_.size(), first + count);
   const std::uint64_t begin = offsets_[first];
@@ -238,6 +269,7 @@ std::uint64_t AuditLog::TenantLog::prune_before(std::int64_t cutoff_ms) {
   offsets.push_back(out.size());
   if (pruned == 0) return 0;
   tenantai::detail::write_file_atomic(log_path_, out);
+  written_bytes_ = out.size();
   const int fd = open_append(log_path_);
   ::close(fd_);
   fd_ = fd;

@@ -34,8 +34,10 @@ class AuditLog::TenantLog {
   std::uint64_t size() const noexcept { return leaves_.size(); }
   const std::vector<Hash>& leaves() const noexcept { return leaves_; }
   const std::vector<Checkpoint>& checkpoints() const noexcept { return checkpoints_; }
+  // Writes buffered records to the file (see flush policy in AuditLogOptions).
+  void flush();
   // Stored bytes of records [first, first + count) (clamped), read back from disk.
-  std::string read_frames(std::uint64_t first, std::uint64_t count) const;
+  std::string read_frames(std::uint64_t first, std::uint64_t count);
   // Rewrites the log with bodies older than `cutoff_ms` removed; returns how many were pruned.
   std::uint64_t prune_before(std::int64_t cutoff_ms);
 
@@ -49,7 +51,9 @@ class AuditLog::TenantLog {
   void recover();
   void load_checkpoints();
   void load_grants();
-  void write_all(int fd, std::string_view bytes, const std::filesystem::path& path);
+  void write_all(int fd, std::string_view bytes, const std::filesystem::path& path, std::uint64_t known_size);
+  // Writes buffered records to the file (not fsynced). A failure makes the log unusable.
+  void flush_locked();
 
   TenantId tenant_;
   const AuditLogOptions& options_;
@@ -66,7 +70,9 @@ class AuditLog::TenantLog {
   std::uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::map<std::string, std::int64_t> grants_;
-  std::string frame_buffer_;
+  std::string pending_;              // records appended but not yet written (bounded, see flush)
+  std::uint64_t written_bytes_ = 0;  // bytes of the log file that hold complete records
+  std::uint64_t cp_bytes_ = 0;       // bytes of the checkpoints file
 };
 
 }  // namespace tenantai::audit

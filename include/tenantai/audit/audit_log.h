@@ -39,7 +39,13 @@ struct AuditLogOptions {
   crypto::Sealer* body_sealer = nullptr;
   std::uint64_t checkpoint_every_events = 4096;  // sign a checkpoint after this many appends...
   std::chrono::milliseconds checkpoint_every{1000};  // ...or when this much time passed (checked on append)
-  bool fsync_every_event = false;  // default: fsync the log when a checkpoint is written
+  // Flush policy. Records are buffered in memory up to write_buffer_bytes, written when the
+  // buffer fills, before every checkpoint, read or export, and on destruction; the log and the
+  // checkpoint are fsynced at every checkpoint. So a checkpointed event survives a machine
+  // crash, and an uncheckpointed one may be lost (never corrupted: a torn tail is cut on open).
+  // fsync_every_event: write and fdatasync every record before append returns.
+  bool fsync_every_event = false;
+  std::size_t write_buffer_bytes = 64 * 1024;
   // Retention per tenant (nullopt: keep forever). prune() removes bodies older than this.
   std::function<std::optional<std::chrono::hours>(const TenantId&)> retention = [](const TenantId&) {
     return std::optional<std::chrono::hours>{};
