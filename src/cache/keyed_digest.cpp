@@ -35,7 +35,26 @@ constexpr bool is_space(unsigned char c) noexcept {
 }
 }  // namespace
 
+namespace {
+// True when normalise_input(text) == text: no \t..\r, no leading/trailing or doubled space.
+// Branch-free loops, so the compiler vectorises them; most prompts take this path.
+bool already_normalised(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  if (n == 0) return true;
+  if (p[0] == ' ' || p[n - 1] == ' ') return false;
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad |= static_cast<unsigned>(static_cast<unsigned>(p[i]) - 9u < 5u);
+  for (std::size_t i = 0; i + 1 < n; ++i) bad |= static_cast<unsigned>((p[i] == ' ') & (p[i + 1] == ' '));
+  return bad == 0;
+}
+}  // namespace
+
 void KeyedDigest::add_normalised_tail(std::string_view text) noexcept {
+  if (already_normalised(text)) {
+    crypto_generichash_update(&state_, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    return;
+  }
   // Same rule as normalise_input(), streamed through a stack buffer (one hash update per
   // kChunk output bytes, not one per word).
   constexpr std::size_t kChunk = 1024;
