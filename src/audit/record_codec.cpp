@@ -189,12 +189,13 @@ void append_frame(std::string& out, char tag, std::string_view payload, const Ha
   out.append(reinterpret_cast<const char*>(leaf.data()), leaf.size());
 }
 
-Scan scan(std::string_view bytes, std::string_view tenant) {
+Scan scan(std::string_view bytes, std::string_view tenant, bool keep_frames) {
   Scan s;
+  s.leaves.reserve(bytes.size() / (kFrameOverhead + 64));  // records are rarely smaller
   std::uint64_t pos = 0;
   auto fail = [&](const std::string& why) {
-    s.error_index = s.frames.size();
-    s.error = "first bad index " + std::to_string(s.frames.size()) + ": " + why;
+    s.error_index = s.leaves.size();
+    s.error = "first bad index " + std::to_string(s.leaves.size()) + ": " + why;
   };
   while (pos < bytes.size()) {
     const std::string_view rest = bytes.substr(pos);
@@ -239,7 +240,7 @@ Scan scan(std::string_view bytes, std::string_view tenant) {
       fail("pruned record still has a body");
       break;
     }
-    if (header->index != s.frames.size()) {
+    if (header->index != s.leaves.size()) {
       fail("record says index " + std::to_string(header->index) + " (deleted, duplicated or reordered)");
       break;
     }
@@ -248,7 +249,9 @@ Scan scan(std::string_view bytes, std::string_view tenant) {
       break;
     }
     f.header = *header;
-    s.frames.push_back(f);
+    s.leaves.push_back(f.leaf);
+    if (tag == kPrunedTag) ++s.pruned;
+    if (keep_frames) s.frames.push_back(f);
     pos += kFrameOverhead + len;
     s.good_bytes = pos;
   }

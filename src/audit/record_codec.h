@@ -60,7 +60,9 @@ struct Frame {
 
 // Result of scanning a log's bytes.
 struct Scan {
-  std::vector<Frame> frames;      // the verified prefix
+  std::vector<Frame> frames;      // the verified prefix (only when scanned with keep_frames)
+  std::vector<Hash> leaves;       // leaf hash of every verified record
+  std::uint64_t pruned = 0;       // verified records that are pruned
   std::uint64_t good_bytes = 0;   // bytes covered by `frames`
   bool torn = false;              // the bytes end in an incomplete or zero-filled frame
   std::optional<std::string> error;  // first integrity failure ("first bad index N: why")
@@ -69,8 +71,8 @@ struct Scan {
 
 // Checks every frame: framing, stored leaf == recomputed leaf (full frames), index == position,
 // tenant == `tenant`. Stops at the first failure. An incomplete last frame (or a zero-filled
-// tail) is reported as torn, not as an error.
-Scan scan(std::string_view bytes, std::string_view tenant);
+// tail) is reported as torn, not as an error. keep_frames=false keeps only leaves (faster).
+Scan scan(std::string_view bytes, std::string_view tenant, bool keep_frames = true);
 
 // Splits bytes already verified by scan() into frames (no hash or index checks). Throws
 // Tampered if the framing is broken.

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <optional>
 
 #include "audit/record_codec.h"
 #include "crypto/durable_file.h"
@@ -18,8 +19,8 @@ Result<VerifyReport> verify_scan(const detail::Scan& s, const std::vector<Checkp
   VerifyReport report;
   const std::uint64_t needed = checkpoints.empty() ? 0 : checkpoints.back().size;
   if (s.error) return tampered(*s.error);
-  if (s.frames.size() < needed) {
-    return tampered("first bad index " + std::to_string(s.frames.size()) + ": log ends (truncated or records deleted) "
+  if (s.leaves.size() < needed) {
+    return tampered("first bad index " + std::to_string(s.leaves.size()) + ": log ends (truncated or records deleted) "
                     "before its checkpoint of size " + std::to_string(needed));
   }
   // One pass: the frontier's root at each checkpoint size must equal the signed root.
@@ -30,9 +31,8 @@ Result<VerifyReport> verify_scan(const detail::Scan& s, const std::vector<Checkp
     if (checkpoints[next].root != root_of(nullptr, 0)) return tampered("first bad index 0: empty checkpoint root is wrong");
     ++next;
   }
-  for (std::uint64_t i = 0; i < s.frames.size(); ++i) {
-    frontier.append(s.frames[i].leaf);
-    if (s.frames[i].tag == detail::kPrunedTag) ++report.pruned;
+  for (std::uint64_t i = 0; i < s.leaves.size(); ++i) {
+    frontier.append(s.leaves[i]);
     while (next < checkpoints.size() && checkpoints[next].size == i + 1) {
       if (frontier.root() != checkpoints[next].root) {
         return tampered("first bad index " + std::to_string(last_good) + ": records [" + std::to_string(last_good) +
@@ -43,7 +43,8 @@ Result<VerifyReport> verify_scan(const detail::Scan& s, const std::vector<Checkp
       ++next;
     }
   }
-  report.events = s.frames.size();
+  report.events = s.leaves.size();
+  report.pruned = s.pruned;
   report.checkpoints = checkpoints.size();
   if (!checkpoints.empty()) report.latest = checkpoints.back();
   return report;
@@ -77,15 +78,15 @@ Result<std::vector<Checkpoint>> parse_checkpoint_file(std::string_view bytes, co
 }  // namespace
 
 Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId& tenant, const Checkpoint& trusted) {
-  return verify_scan(detail::scan(log_bytes, tenant.view()), {trusted});
+  return verify_scan(detail::scan(log_bytes, tenant.view(), false), {trusted});
 }
 
 Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantId& tenant,
                                 const CheckpointVerifier& verifier) {
-  std::string log_bytes;
+  std::optional<tenantai::detail::MappedFile> log_file;
   std::string cp_bytes;
   try {
-    log_bytes = tenantai::detail::read_file(root / (tenant.str() + ".log"));
+    log_file.emplace(root / (tenant.str() + ".log"));
     cp_bytes = tenantai::detail::read_file(root / (tenant.str() + ".checkpoints"));
   } catch (const Error& e) {
     return e;
@@ -95,7 +96,7 @@ Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantI
   if (checkpoints->empty()) {
     return Error(ErrorCode::NotFound, "no signed checkpoint for tenant \"" + tenant.str() + "\" in " + root.string());
   }
-  return verify_scan(detail::scan(log_bytes, tenant.view()), *checkpoints);
+  return verify_scan(detail::scan(log_file->bytes(), tenant.view(), false), *checkpoints);
 }
 
 Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant, const CheckpointVerifier& verifier) {
@@ -190,13 +191,13 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
     return tampered("bundle header says " + std::to_string(declared_size) + " events, its newest checkpoint " +
                     std::to_string(checkpoints.back().size));
   }
-  const detail::Scan s = detail::scan(frames, tenant.view());
+  const detail::Scan s = detail::scan(frames, tenant.view(), false);
   if (!s.error && s.torn) {
-    return tampered("first bad index " + std::to_string(s.frames.size()) + ": record frame truncated");
+    return tampered("first bad index " + std::to_string(s.leaves.size()) + ": record frame truncated");
   }
-  if (!s.error && s.frames.size() != declared_size) {
-    return tampered("first bad index " + std::to_string(std::min<std::uint64_t>(s.frames.size(), declared_size)) +
-                    ": bundle holds " + std::to_string(s.frames.size()) + " records for a checkpoint of " +
+  if (!s.error && s.leaves.size() != declared_size) {
+    return tampered("first bad index " + std::to_string(std::min<std::uint64_t>(s.leaves.size(), declared_size)) +
+                    ": bundle holds " + std::to_string(s.leaves.size()) + " records for a checkpoint of " +
                     std::to_string(declared_size));
   }
   auto report = verify_scan(s, checkpoints);

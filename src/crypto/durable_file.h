@@ -17,6 +17,21 @@ std::string read_file(const std::filesystem::path& path);
 // the directory. `mode` is applied to the new file. StorageFailure naming the path on error.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0600);
 
+// A read-only memory map of a whole file (empty files map to an empty view). Move-only.
+class MappedFile {
+ public:
+  // StorageFailure naming the path on error.
+  explicit MappedFile(const std::filesystem::path& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const noexcept { return {data_, size_}; }
+
+ private:
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // fsync of a directory (makes renames/creates durable). Best effort: errors ignored.
 void sync_directory(const std::filesystem::path& dir) noexcept;
 
