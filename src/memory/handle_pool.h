@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -20,8 +21,10 @@ class HandlePool {
 
   HandlePool(std::size_t capacity, Opener opener) : capacity_(capacity), opener_(std::move(opener)) {}
 
-  // The tenant's handle, opening it (outside the pool lock) when not pooled. Opener errors
-  // propagate and nothing is pooled. Thread-safe.
+  // The tenant's handle, opening it (outside the pool lock) when not pooled. Concurrent callers
+  // for the same tenant wait for one open (each tenant database allows a single connection:
+  // locking_mode=EXCLUSIVE). Opener errors propagate to every waiter and nothing is pooled.
+  // Thread-safe.
   std::shared_ptr<TenantDatabase> acquire(const TenantId& tenant);
 
   // Removes the tenant's handle from the pool (nullptr if not pooled). Thread-safe.
@@ -40,6 +43,7 @@ class HandlePool {
   mutable std::mutex mutex_;
   std::list<TenantId> lru_;  // front = most recently used
   std::unordered_map<TenantId, Slot> slots_;
+  std::unordered_map<TenantId, std::shared_future<std::shared_ptr<TenantDatabase>>> opening_;
 };
 
 }  // namespace tenantai::memory::detail
