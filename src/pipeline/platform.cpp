@@ -166,6 +166,12 @@ Platform::~Platform() {
   }
 }
 
+audit::CheckpointVerifier Platform::audit_verifier() const {
+  auto verifier = audit::CheckpointVerifier::parse(signer_->verifier_key());
+  if (!verifier) throw verifier.error();
+  return *verifier;
+}
+
 cache::CacheQuota Platform::cache_quota_for(const TenantId& tenant) const {
   cache::CacheQuota quota;
   auto config = tenant_config(tenant);

@@ -28,7 +28,7 @@ class TenantRegistry::ServiceIdentity final : public Authenticator {
   TenantContext mint(const TenantId& tenant, const std::string& on_behalf_of) const {
     Principal principal{tenant, "tenantai-registry", {},
                         {std::string(memory::kAdminCapability), std::string(memory::kAnyUserCapability),
-                         std::string(kExportCapability), std::string(kOffboardCapability)}};
+                         std::string(kExportCapability), std::string(kOffboardCapability), "admin:keys"}};
     RequestOptions options;
     options.request_id = "registry-" + new_request_id();
     options.timeout = std::chrono::minutes(10);
@@ -174,9 +174,16 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
     throw Error(ErrorCode::InvalidArgument, fmt::format("tenant '{}' names unknown model '{}'", config.id.str(),
                                                         escape_for_message(config.models.model)));
   }
-  OnboardReport report{config.id, {}, {}, 0};
+  OnboardReport report{config.id, {}, {}, {}, 0};
   return system.visit(config.id, [&](auto scope) {
+    if (platform_.key_provider().destroyed(scope.context())) {
+      throw Error(ErrorCode::AlreadyExists,
+                  fmt::format("tenant id '{}' was offboarded and its key destroyed; tenant ids are never reused",
+                              config.id.str()));
+    }
     try {
+      // First: the layers below size their per-tenant partitions from the config (cache quotas).
+      platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
       // Tier with the tenant's own quotas (its own policy, so one tenant's limits never move another's).
       metering::TierPolicy policy = **base_tier;
       policy.name = "tenant/" + config.id.str();
@@ -212,12 +219,12 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
       platform_.response_cache().set_opt_out(scope, config.cache_opt_out);
       platform_.semantic_cache().set_opt_out(scope, config.cache_opt_out);
       platform_.tools().add(scope, std::make_shared<SearchDocumentsTool>(platform_));
-
-      platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
       for (const auto& key : config.api_keys) {
         Principal principal{config.id, key.actor, key.groups, key.capabilities};
         if (key.secret.empty()) {
-          report.key_ids.push_back(platform_.authenticator().issue(std::move(principal)).key_id);
+          auto issued = platform_.authenticator().issue(std::move(principal));
+          report.key_ids.push_back(issued.key_id);
+          report.issued_secrets[key.actor] = issued.secret;
         } else {
           report.key_ids.push_back(platform_.authenticator().add(key.secret, std::move(principal)));
         }

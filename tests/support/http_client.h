@@ -7,15 +7,13 @@
 #include <utility>
 #include <vector>
 
+#include "tenantai/server/http_client.h"
+
 namespace tenantai::test_support {
 
-struct HttpResult {
-  int status = 0;  // 0 when the connection failed or was closed before a response
-  std::string body;
-  std::map<std::string, std::string> headers;  // lower-case names
-};
+using HttpResult = server::HttpCallResult;
 
-// Sends one request (Connection: close) and waits for the response. Never throws on network
+// server::http_call to 127.0.0.1: one request (Connection: close), waits for the response. Never throws on network
 // errors: they yield status 0. `headers` are added verbatim.
 HttpResult http_call(std::uint16_t port, const std::string& method, const std::string& target,
                      const std::string& body = "",

@@ -94,6 +94,8 @@ class Platform {
   audit::AuditAccessRecorder& access_recorder() noexcept { return *access_recorder_; }
   const audit::CheckpointSigner& audit_signer() const noexcept { return *signer_; }
   std::string audit_verifier_key() const { return signer_->verifier_key(); }
+  // The verifier for this platform's checkpoints (for audit::verify_log / verify_bundle).
+  audit::CheckpointVerifier audit_verifier() const;
 
   metering::PriceTable& prices() noexcept { return prices_; }
   metering::TenantTiers& tiers() noexcept { return tiers_; }

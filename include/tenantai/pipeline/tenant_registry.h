@@ -21,6 +21,8 @@ namespace tenantai::pipeline {
 struct OnboardReport {
   TenantId tenant;
   std::vector<std::string> key_ids;   // API keys registered for the config's actors
+  std::map<std::string, std::string> issued_secrets;  // actor → secret, for keys the config gave
+                                                       // no secret for (returned once, store it)
   std::vector<std::string> adapters;  // adapters registered to the tenant
   std::uint32_t overlay_version = 0;  // prompt overlay version (0: none)
 };
@@ -61,7 +63,8 @@ class TenantRegistry {
 
   // Operator provisioning through a SystemScope (recorded in the new tenant's own audit log):
   // tier and quotas, budgets, routing and adapters, prompt overlay, cache opt-out, API keys.
-  // AlreadyExists when the tenant is provisioned; InvalidArgument (unknown tier or model,
+  // AlreadyExists when the tenant is provisioned or its id was offboarded (shredded ids are never
+  // reused); InvalidArgument (unknown tier or model,
   // adapter of another tenant, bad overlay) — nothing is left half-provisioned then.
   OnboardReport onboard(SystemScope& system, const TenantConfig& config);
 

@@ -1,0 +1,323 @@
+// rag_server: a multi-tenant RAG server over the tenantai Pipeline (Boost.Beast, 127.0.0.1).
+//
+//   rag_server --demo              the whole story against itself over real sockets, then exit
+//   rag_server [--port 8088]       serve until SIGINT/SIGTERM
+//
+// Options: --tenants FILE (default examples/tenants.json), --data DIR (default examples/data,
+// one <tenant>.jsonl per tenant), --data-dir DIR (state; default a fresh temporary directory),
+// --operator-token TOKEN (opens /metrics). With OPENAI_BASE_URL set, chat completions go to
+// that OpenAI-compatible server (llama.cpp, vLLM, Ollama...) instead of the built-in echo model.
+#include <tenantai/audit/verify.h>
+#include <tenantai/core.h>
+#include <tenantai/inference/echo_model.h>
+#include <tenantai/inference/hashing_embedder.h>
+#include <tenantai/inference/openai_backend.h>
+#include <tenantai/pipeline.h>
+#include <tenantai/server/http_client.h>
+#include <tenantai/server/http_server.h>
+#include <tenantai/server/tenant_api.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#ifndef TENANTAI_EXAMPLES_DIR
+#define TENANTAI_EXAMPLES_DIR "examples"
+#endif
+
+using namespace tenantai;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Args {
+  bool demo = false;
+  std::uint16_t port = 8088;
+  fs::path tenants = fs::path(TENANTAI_EXAMPLES_DIR) / "tenants.json";
+  fs::path data = fs::path(TENANTAI_EXAMPLES_DIR) / "data";
+  fs::path data_dir;
+  std::string operator_token = "operator-demo-token";
+};
+
+Args parse_args(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw Error(ErrorCode::InvalidArgument, a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--demo") args.demo = true;
+    else if (a == "--port") args.port = static_cast<std::uint16_t>(std::stoi(value()));
+    else if (a == "--tenants") args.tenants = value();
+    else if (a == "--data") args.data = value();
+    else if (a == "--data-dir") args.data_dir = value();
+    else if (a == "--operator-token") args.operator_token = value();
+    else throw Error(ErrorCode::InvalidArgument, "unknown option " + a + " (see the comment at the top of main.cpp)");
+  }
+  return args;
+}
+
+std::shared_ptr<inference::InferenceBackend> make_backend() {
+  if (const char* url = std::getenv("OPENAI_BASE_URL"); url != nullptr && *url != '\0') {
+    inference::OpenAICompatibleOptions options;
+    options.base_url = url;
+    if (const char* key = std::getenv("OPENAI_API_KEY")) options.api_key = key;
+    std::cout << "model server: " << url << " (OPENAI_BASE_URL)\n";
+    return std::make_shared<inference::OpenAICompatibleBackend>(options);
+  }
+  std::cout << "model server: none needed, the built-in deterministic echo model answers\n";
+  return std::make_shared<inference::EchoModel>();
+}
+
+std::vector<json> read_jsonl(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::StorageFailure, "cannot read " + path.string());
+  std::vector<json> out;
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    auto item = json::parse(line, nullptr, false);
+    if (!item.is_object()) throw Error(ErrorCode::InvalidArgument, fmt::format("{}:{}: not a JSON object", path.string(), n));
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+// ---- the demo: a client of our own server ---------------------------------------------------
+
+struct Client {
+  std::uint16_t port;
+  server::HttpCallResult call(const std::string& key, const std::string& method, const std::string& target,
+                              const json& body = nullptr) const {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!key.empty()) headers.emplace_back("Authorization", "Bearer " + key);
+    return server::http_call("127.0.0.1", port, method, target, body.is_null() ? "" : body.dump(), headers);
+  }
+};
+
+std::string snippet(std::string text, std::size_t n = 96) {
+  for (auto& c : text) if (c == '\n') c = ' ';
+  return text.size() > n ? text.substr(0, n) + "..." : text;
+}
+
+std::string error_of(const server::HttpCallResult& r) {
+  auto body = json::parse(r.body, nullptr, false);
+  if (body.is_object() && body.contains("error")) return body["error"].value("code", "?");
+  return "?";
+}
+
+int run_demo(pipeline::Platform& platform, const std::vector<pipeline::TenantConfig>& configs, const Args& args,
+             std::uint16_t port) {
+  Client client{port};
+  int failures = 0;
+  auto expect = [&](bool ok, const std::string& what) {
+    std::cout << (ok ? "  ok    " : "  FAIL  ") << what << "\n";
+    if (!ok) ++failures;
+  };
+  std::map<std::string, std::string> key_of;  // tenant → its first (admin) key
+  std::map<std::string, std::string> canary_of;
+  for (const auto& c : configs) key_of[c.id.str()] = c.api_keys.front().secret;
+
+  std::cout << "\n== 2. ingest each tenant's documents through POST /v1/documents\n";
+  for (const auto& c : configs) {
+    json docs = json::array();
+    for (const auto& item : read_jsonl(args.data / (c.id.str() + ".jsonl"))) {
+      docs.push_back({{"id", item.at("id")}, {"title", item.value("title", "")}, {"text", item.at("text")},
+                      {"acl_groups", item.value("groups", std::vector<std::string>{})}});
+      const std::string text = item.at("text");
+      if (auto pos = text.find("CANARY-"); pos != std::string::npos) {
+        auto start = text.rfind(' ', pos) + 1;
+        auto end = text.find_first_of(" .", pos);
+        canary_of[c.id.str()] = text.substr(start, end - start);
+      }
+    }
+    auto r = client.call(key_of[c.id.str()], "POST", "/v1/documents", {{"documents", docs}});
+    expect(r.status == 200, fmt::format("{:<14} ingested {} documents (canary {})", c.id.str(), docs.size(), canary_of[c.id.str()]));
+  }
+
+  std::cout << "\n== 3. query and chat as each tenant: each sees only its own data\n";
+  for (const auto& c : configs) {
+    const auto& key = key_of[c.id.str()];
+    auto q = client.call(key, "POST", "/v1/query", {{"query", "canary phrase internal memo"}, {"k", 3}});
+    auto results = json::parse(q.body, nullptr, false);
+    std::vector<std::string> ids;
+    if (results.is_object()) for (const auto& hit : results["results"]) ids.push_back(hit["id"]);
+    std::cout << fmt::format("  {:<14} /v1/query  -> {}\n", c.id.str(), fmt::join(ids, ", "));
+    auto r = client.call(key, "POST", "/v1/chat",
+                         {{"messages", {{{"role", "user"}, {"content", "What does the internal memo say? Quote the canary phrase."}}}},
+                          {"max_tokens", 400}});
+    auto body = json::parse(r.body, nullptr, false);
+    const std::string answer = body.is_object() ? body["choices"][0]["message"]["content"].get<std::string>() : "";
+    std::cout << fmt::format("  {:<14} /v1/chat   -> {}\n", c.id.str(), snippet(answer));
+    bool own = answer.find(canary_of[c.id.str()]) != std::string::npos;
+    bool foreign = false;
+    for (const auto& [tenant, canary] : canary_of) {
+      if (tenant != c.id.str() && (answer.find(canary) != std::string::npos || q.body.find(canary) != std::string::npos)) foreign = true;
+    }
+    expect(r.status == 200 && own && !foreign,
+           fmt::format("{:<14} answer cites its own canary and no other tenant's", c.id.str()));
+  }
+  {
+    const auto& acme = configs.front();
+    auto teller = std::find_if(acme.api_keys.begin(), acme.api_keys.end(),
+                               [](const auto& k) { return std::find(k.groups.begin(), k.groups.end(), "risk") == k.groups.end(); });
+    if (teller != acme.api_keys.end()) {
+      auto r = client.call(teller->secret, "POST", "/v1/query", {{"query", "internal risk memo canary phrase"}, {"k", 5}});
+      expect(r.status == 200 && r.body.find(canary_of[acme.id.str()]) == std::string::npos,
+             fmt::format("{} actor '{}' (not in group risk) does not see the risk memo (ACL inside the tenant)",
+                         acme.id.str(), teller->actor));
+    }
+    auto r = client.call(key_of[acme.id.str()], "POST", "/v1/query", {{"query", configs[1].display_name + " clinical canary"}, {"k", 5}});
+    expect(r.status == 200 && r.body.find(configs[1].id.str()) == std::string::npos,
+           fmt::format("{} asking about {} gets only its own documents", acme.id.str(), configs[1].display_name));
+    auto bad = client.call("tai_thisKeyDoesNotExist0000000000000000000000000", "POST", "/v1/query", {{"query", "x"}});
+    expect(bad.status == 401, "an unknown API key is refused with 401, never mapped to a default tenant");
+    auto malformed = server::http_call("127.0.0.1", port, "POST", "/v1/chat", "{not json",
+                                       {{"Authorization", "Bearer " + key_of[acme.id.str()]}});
+    expect(malformed.status == 400, "malformed JSON is a 400 with a JSON error, and the server keeps serving");
+  }
+
+  std::cout << "\n== 4. a budget and a rate limit tripping (" << configs.back().id.str() << ", the free tier)\n";
+  {
+    const auto& tenant = configs.back();
+    const auto& key = key_of[tenant.id.str()];
+    bool budget = false, rate = false;
+    for (int i = 1; i <= 12 && !(budget && rate); ++i) {
+      auto r = client.call(key, "POST", "/v1/chat",
+                           {{"messages", {{{"role", "user"}, {"content", fmt::format("Summarise our expense policy, take {}", i)}}}},
+                            {"max_tokens", 256}});
+      std::string outcome = r.status == 200 ? "200 ok" : fmt::format("{} {}", r.status, error_of(r));
+      std::cout << fmt::format("  request {:>2}: {}\n", i, outcome);
+      budget |= r.status == 402;
+      rate |= r.status == 429;
+    }
+    expect(budget, "the daily budget refused a request before it could be overrun (402 BudgetExceeded)");
+    expect(rate, "the per-minute rate limit refused a request (429 RateLimited)");
+  }
+
+  std::cout << "\n== 5. verify each tenant's audit log against its signed checkpoint\n";
+  for (const auto& c : configs) {
+    auto r = client.call(key_of[c.id.str()], "GET", "/v1/audit/checkpoint");
+    auto body = json::parse(r.body, nullptr, false);
+    // Verify with the key the server published, as an auditor would.
+    auto verifier = audit::CheckpointVerifier::parse(body.is_object() ? body.value("verifier_key", "") : std::string());
+    auto report = verifier ? audit::verify_log(platform.audit().root(), c.id, *verifier)
+                           : Result<audit::VerifyReport>(verifier.error());
+    expect(r.status == 200 && report.ok(),
+           fmt::format("{:<14} {} events, checkpoint signed, Merkle tree verified{}", c.id.str(),
+                       body.is_object() ? body.value("size", 0) : 0, report ? "" : ": " + report.error().message()));
+  }
+
+  std::cout << "\n== 6. usage per tenant (GET /v1/usage)\n";
+  for (const auto& c : configs) {
+    auto r = client.call(key_of[c.id.str()], "GET", "/v1/usage");
+    auto body = json::parse(r.body, nullptr, false);
+    if (!body.is_object()) { expect(false, "usage of " + c.id.str()); continue; }
+    std::int64_t requests = 0, in = 0, out = 0;
+    for (const auto& row : body["usage"].value("series", json::array())) {
+      requests += row.value("requests", 0);
+      in += row.value("input_tokens", 0);
+      out += row.value("output_tokens", 0);
+    }
+    std::cout << fmt::format("  {:<14} requests {:>3}  input tokens {:>6}  output tokens {:>6}  spent today ${:.6f}\n",
+                             c.id.str(), requests, in, out,
+                             body["budget"]["day"].value("spent_micros", 0) / 1e6);
+  }
+  auto metrics = client.call(args.operator_token, "GET", "/metrics");
+  expect(metrics.status == 200 && metrics.body.find("tenant=\"") != std::string::npos,
+         "operator /metrics serves tenant-labelled Prometheus text (tenants' keys get 401 there)");
+
+  std::cout << "\n== 7. offboard " << configs.back().id.str() << " (DELETE /v1/tenant): export, erase, crypto-shred, signed receipt\n";
+  {
+    const auto& tenant = configs.back();
+    auto r = client.call(key_of[tenant.id.str()], "DELETE", "/v1/tenant");
+    auto body = json::parse(r.body, nullptr, false);
+    bool verified = false;
+    if (r.status == 200 && body.is_object()) {
+      pipeline::ErasureReceipt receipt{body["receipt"].dump(), body.value("signature", ""), body.value("verifier_key", "")};
+      verified = pipeline::verify_erasure_receipt(receipt);
+      std::cout << "  export bundle: " << body.value("export_directory", "") << "\n";
+      std::cout << "  erased: " << body["receipt"]["layers"].dump() << "\n";
+    }
+    expect(verified, "erasure receipt signature verifies");
+    auto after = client.call(key_of[tenant.id.str()], "POST", "/v1/query", {{"query", "expense policy"}});
+    expect(after.status == 401, "the offboarded tenant's key is refused (401)");
+    auto others = client.call(key_of[configs.front().id.str()], "POST", "/v1/query", {{"query", "wire transfer cut-off"}});
+    expect(others.status == 200 && others.body.find(configs.front().id.str().substr(0, 4)) != std::string::npos,
+           "the other tenants are untouched");
+  }
+  std::cout << "\n" << (failures == 0 ? "demo: all checks passed" : fmt::format("demo: {} checks FAILED", failures)) << "\n";
+  return failures == 0 ? 0 : 1;
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    Args args = parse_args(argc, argv);
+    bool temporary = false;
+    if (args.data_dir.empty()) {
+      args.data_dir = fs::temp_directory_path() / fmt::format("tenantai-demo-{}", ::getpid());
+      fs::remove_all(args.data_dir);
+      temporary = true;
+    }
+    auto configs = pipeline::load_tenant_configs(args.tenants.string());
+    if (!configs) throw configs.error();
+
+    int status = 0;
+    {
+      pipeline::PlatformOptions options;
+      options.data_dir = args.data_dir;
+      options.backend = make_backend();
+      options.embedder = std::make_shared<inference::HashingEmbedder>();
+      pipeline::Platform platform(std::move(options));
+      pipeline::TenantRegistry registry(platform);
+      pipeline::Pipeline pipeline(platform);
+
+      std::cout << "\n== 1. provision " << configs->size() << " tenants from " << args.tenants.string() << "\n";
+      {
+        SystemScope system(platform.access_recorder(), "demo-operator", "provision tenants from tenants.json");
+        for (const auto& config : *configs) {
+          auto report = registry.onboard(system, config);
+          std::cout << fmt::format("  {:<14} tier {:<10} model {:<10} adapters [{}] keys {}\n", config.id.str(),
+                                   config.tier, config.models.model, fmt::join(report.adapters, ","),
+                                   report.key_ids.size());
+        }
+      }
+
+      server::HttpServerOptions server_options;
+      server_options.port = args.demo ? 0 : args.port;
+      server::HttpServer http(server_options);
+      server::TenantApiOptions api_options;
+      api_options.operator_token = args.operator_token;
+      api_options.export_dir = args.data_dir / "exports";
+      server::TenantApi api(http, pipeline, registry, api_options);
+      http.on_shutdown([&] { std::cout << "server stopped; audit logs are checkpointed on shutdown\n"; });
+      http.start();
+      std::cout << "listening on http://127.0.0.1:" << http.port() << "\n";
+
+      if (args.demo) {
+        status = run_demo(platform, *configs, args, http.port());
+      } else {
+        std::signal(SIGINT, [](int) { g_stop = 1; });
+        std::signal(SIGTERM, [](int) { g_stop = 1; });
+        while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      http.stop();
+    }
+    if (temporary) fs::remove_all(args.data_dir);
+    return status;
+  } catch (const std::exception& e) {
+    std::cerr << "rag_server: " << e.what() << "\n";
+    return 2;
+  }
+}

@@ -1,0 +1,64 @@
+// TenantApi: the multi-tenant REST surface over a Pipeline, mounted on an HttpServer. API keys
+// (Authorization: Bearer tai_...) map to tenants through the platform's ApiKeyAuthenticator;
+// every route runs in that tenant's branded scope and can only ever see that tenant's data.
+//
+//   POST   /v1/documents          {"documents":[{"id","title","text","acl_groups"}]}
+//   POST   /v1/query              {"query": "...", "k": 4}
+//   POST   /v1/chat               OpenAI-style {"messages":[...], "max_tokens", "session"?, "model"?}
+//   GET    /v1/usage              the caller's tenant usage and budget
+//   GET    /v1/audit              ?first=&count=  the caller's tenant audit records (admin:export)
+//   GET    /v1/audit/checkpoint   latest signed checkpoint + verifier key (own tenant)
+//   POST   /v1/tenant/export      export bundle into the server's export directory (admin:export)
+//   DELETE /v1/tenant             offboard the caller's tenant (admin:offboard) → erasure receipt
+//   GET    /metrics               Prometheus text, tenant-labelled (operator token only)
+//   GET    /healthz               liveness, no authentication, no tenant data
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "tenantai/pipeline/pipeline.h"
+#include "tenantai/pipeline/tenant_registry.h"
+#include "tenantai/server/http_server.h"
+
+namespace tenantai::server {
+
+struct TenantApiOptions {
+  // Bearer token that opens /metrics (operator only; empty = /metrics always 401).
+  std::string operator_token;
+  // Where POST /v1/tenant/export and DELETE /v1/tenant write bundles: <dir>/<tenant>-<time>/.
+  std::filesystem::path export_dir;
+  std::size_t max_documents_per_request = 256;
+  std::size_t max_audit_records = 1000;  // per GET /v1/audit
+};
+
+// Registers the routes on `server` (before server.start()). Not copyable; the pipeline,
+// registry and server must outlive it. Handlers are thread-safe. Errors become JSON
+// {"error":{"code","message"}} with the status http_status_for() gives; a malformed JSON body
+// is 400 InvalidArgument, an unknown/missing key 401, another tenant's ids simply do not exist.
+class TenantApi {
+ public:
+  TenantApi(HttpServer& server, pipeline::Pipeline& pipeline, pipeline::TenantRegistry& registry,
+            TenantApiOptions options);
+  TenantApi(const TenantApi&) = delete;
+  TenantApi& operator=(const TenantApi&) = delete;
+
+ private:
+  TenantContext authenticate(const HttpRequest& request) const;
+  HttpResponse documents(const HttpRequest& request);
+  HttpResponse query(const HttpRequest& request);
+  HttpResponse chat(const HttpRequest& request);
+  HttpResponse usage(const HttpRequest& request);
+  HttpResponse audit_records(const HttpRequest& request);
+  HttpResponse audit_checkpoint(const HttpRequest& request);
+  HttpResponse export_tenant(const HttpRequest& request);
+  HttpResponse offboard(const HttpRequest& request);
+  HttpResponse metrics(const HttpRequest& request);
+
+  pipeline::Pipeline& pipeline_;
+  pipeline::Platform& platform_;
+  pipeline::TenantRegistry& registry_;
+  TenantApiOptions options_;
+};
+
+}  // namespace tenantai::server

@@ -1,0 +1,173 @@
+// TenantApi over a real HttpServer on 127.0.0.1: authentication, per-tenant isolation of every
+// route, bad input (malformed JSON, unknown key, oversize body, slow client, another tenant's
+// ids), and the server keeps serving through all of it.
+#include <catch2/catch.hpp>
+#include <tenantai/inference/echo_model.h>
+#include <tenantai/inference/hashing_embedder.h>
+#include <tenantai/pipeline.h>
+#include <tenantai/server/http_server.h>
+#include <tenantai/server/tenant_api.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/http_client.h"
+#include "support/test_auth.h"
+
+using namespace tenantai;
+using nlohmann::json;
+using tenantai::test_support::http_call;
+using tenantai::test_support::raw_exchange;
+
+namespace {
+
+std::string key_for(const std::string& name) {
+  std::string body = name;
+  body.resize(43, '0');
+  return "tai_" + body;
+}
+
+struct Server {
+  test_support::TempDir dir;
+  std::unique_ptr<pipeline::Platform> platform;
+  std::unique_ptr<pipeline::TenantRegistry> registry;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<server::HttpServer> http;
+  std::unique_ptr<server::TenantApi> api;
+  std::uint16_t port = 0;
+
+  Server() {
+    pipeline::PlatformOptions options;
+    options.data_dir = std::filesystem::path(dir.path()) / "data";
+    options.backend = std::make_shared<inference::EchoModel>();
+    options.embedder = std::make_shared<inference::HashingEmbedder>();
+    platform = std::make_unique<pipeline::Platform>(std::move(options));
+    registry = std::make_unique<pipeline::TenantRegistry>(*platform);
+    pipeline = std::make_unique<pipeline::Pipeline>(*platform);
+    SystemScope system(platform->access_recorder(), "test", "provision api test tenants");
+    for (const std::string tenant : {"alpha", "beta"}) {
+      pipeline::TenantConfig config{TenantId(tenant)};
+      config.tier = "enterprise";
+      config.models.model = "echo-small";
+      config.quotas.max_request_bytes = 8192;
+      config.api_keys.push_back({"admin", {"staff"}, {"admin:export", "admin:offboard"}, key_for(tenant + "Admin")});
+      config.api_keys.push_back({"viewer", {"staff"}, {}, key_for(tenant + "Viewer")});
+      registry->onboard(system, config);
+    }
+    server::HttpServerOptions http_options;
+    http_options.max_body_bytes = 64 << 10;
+    http_options.read_timeout = std::chrono::milliseconds(500);
+    http = std::make_unique<server::HttpServer>(http_options);
+    api = std::make_unique<server::TenantApi>(*http, *pipeline, *registry,
+                                              server::TenantApiOptions{"op-token", std::filesystem::path(dir.path()) / "exports"});
+    http->start();
+    port = http->port();
+  }
+  ~Server() { http->stop(); }
+
+  test_support::HttpResult call(const std::string& key, const std::string& method, const std::string& target,
+                                const json& body = nullptr) {
+    return http_call(port, method, target, body.is_null() ? "" : body.dump(), {{"Authorization", "Bearer " + key}});
+  }
+};
+
+std::string code_of(const test_support::HttpResult& r) {
+  auto body = json::parse(r.body, nullptr, false);
+  return body.is_object() && body.contains("error") ? body["error"].value("code", "") : "";
+}
+
+json doc(const std::string& id, const std::string& text) { return {{"id", id}, {"title", id}, {"text", text}}; }
+
+}  // namespace
+
+TEST_CASE("tenant api: each key sees only its own tenant's documents, answers, usage and audit", "[server][api]") {
+  Server s;
+  REQUIRE(s.call(key_for("alphaAdmin"), "POST", "/v1/documents", {{"documents", {doc("shared-id", "alpha secret ALPHA-CANARY-1")}}}).status == 200);
+  REQUIRE(s.call(key_for("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("shared-id", "beta secret BETA-CANARY-2")}}}).status == 200);
+
+  auto q = s.call(key_for("alphaViewer"), "POST", "/v1/query", {{"query", "secret"}, {"k", 4}});
+  REQUIRE(q.status == 200);
+  CHECK(q.body.find("ALPHA-CANARY-1") != std::string::npos);
+  CHECK(q.body.find("BETA-CANARY-2") == std::string::npos);
+
+  auto chat = s.call(key_for("betaViewer"), "POST", "/v1/chat",
+                     {{"messages", {{{"role", "user"}, {"content", "what is the secret?"}}}}, {"max_tokens", 500}});
+  REQUIRE(chat.status == 200);
+  auto body = json::parse(chat.body);
+  CHECK(body["object"] == "chat.completion");
+  CHECK(body["tenantai"]["tenant"] == "beta");
+  const std::string answer = body["choices"][0]["message"]["content"];
+  CHECK(answer.find("BETA-CANARY-2") != std::string::npos);
+  CHECK(answer.find("ALPHA-CANARY-1") == std::string::npos);
+  CHECK(body["usage"]["total_tokens"].get<int>() > 0);
+
+  auto usage = json::parse(s.call(key_for("alphaAdmin"), "GET", "/v1/usage").body);
+  CHECK(usage["tenant"] == "alpha");
+  auto audit = s.call(key_for("betaAdmin"), "GET", "/v1/audit?first=0&count=50");
+  REQUIRE(audit.status == 200);
+  CHECK(json::parse(audit.body)["tenant"] == "beta");
+  CHECK(audit.body.find("\"alpha\"") == std::string::npos);
+  CHECK(s.call(key_for("betaViewer"), "GET", "/v1/audit").status == 403);  // no admin:export
+  auto checkpoint = json::parse(s.call(key_for("alphaViewer"), "GET", "/v1/audit/checkpoint").body);
+  CHECK(checkpoint["checkpoint"].get<std::string>().find("tenantai.audit/alpha") != std::string::npos);
+}
+
+TEST_CASE("tenant api: bad input gets the right status and the server keeps serving", "[server][api]") {
+  Server s;
+  const auto admin = key_for("alphaAdmin");
+  CHECK(http_call(s.port, "POST", "/v1/query", R"({"query":"x"})").status == 401);  // no key
+  auto unknown = s.call(key_for("nobody"), "POST", "/v1/query", {{"query", "x"}});
+  CHECK(unknown.status == 401);
+  CHECK(code_of(unknown) == "Unauthenticated");
+  auto malformed = http_call(s.port, "POST", "/v1/chat", "{\"messages\": [", {{"Authorization", "Bearer " + admin}});
+  CHECK(malformed.status == 400);
+  CHECK(code_of(malformed) == "InvalidArgument");
+  CHECK(s.call(admin, "POST", "/v1/chat", {{"messages", json::array()}}).status == 400);
+  CHECK(s.call(admin, "POST", "/v1/chat", {{"messages", {{{"role", "user"}, {"content", 42}}}}}).status == 400);
+  CHECK(s.call(admin, "POST", "/v1/query", {{"query", "x"}, {"k", -1}}).status == 400);
+  // Over the tenant's own request limit (8 KiB) but under the server's body limit.
+  auto big = s.call(admin, "POST", "/v1/chat", {{"messages", {{{"role", "user"}, {"content", std::string(20000, 'a')}}}}});
+  CHECK(big.status == 400);
+  CHECK(big.body.find("exceeds the tenant's limit") != std::string::npos);
+  // Over the server's body limit: refused before parsing.
+  auto huge = http_call(s.port, "POST", "/v1/documents", std::string(100 << 10, 'x'), {{"Authorization", "Bearer " + admin}});
+  CHECK(huge.status == 413);
+  // Another tenant's adapter and another tenant's ids.
+  auto adapter = s.call(admin, "POST", "/v1/chat", {{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"adapter", "beta-lora"}});
+  CHECK(adapter.status >= 400);
+  CHECK(adapter.status < 500);
+  // A slow client is cut off without blocking others.
+  std::string slow;
+  std::thread slow_client([&] {
+    slow = raw_exchange(s.port, "POST /v1/query HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"q", 3000);
+  });
+  CHECK(s.call(admin, "POST", "/v1/query", {{"query", "still serving"}}).status == 200);
+  slow_client.join();
+  CHECK(slow.find("408") != std::string::npos);
+  // /metrics is the operator's: tenant keys are refused, the operator token works.
+  CHECK(s.call(admin, "GET", "/metrics").status == 401);
+  auto metrics = s.call("op-token", "GET", "/metrics");
+  CHECK(metrics.status == 200);
+  CHECK(s.call(admin, "GET", "/healthz").status == 200);
+}
+
+TEST_CASE("tenant api: export and offboarding through HTTP; the other tenant is untouched", "[server][api]") {
+  Server s;
+  s.call(key_for("alphaAdmin"), "POST", "/v1/documents", {{"documents", {doc("a1", "alpha ALPHA-CANARY-1")}}});
+  s.call(key_for("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("b1", "beta BETA-CANARY-2")}}});
+  CHECK(s.call(key_for("alphaViewer"), "POST", "/v1/tenant/export").status == 403);
+  auto exported = s.call(key_for("alphaAdmin"), "POST", "/v1/tenant/export");
+  REQUIRE(exported.status == 200);
+  CHECK(json::parse(exported.body)["files"].contains("audit.bundle.jsonl"));
+  CHECK(s.call(key_for("alphaViewer"), "DELETE", "/v1/tenant").status == 403);
+  auto offboarded = s.call(key_for("alphaAdmin"), "DELETE", "/v1/tenant");
+  REQUIRE(offboarded.status == 200);
+  auto receipt_json = json::parse(offboarded.body);
+  pipeline::ErasureReceipt receipt{receipt_json["receipt"].dump(), receipt_json["signature"], receipt_json["verifier_key"]};
+  CHECK(pipeline::verify_erasure_receipt(receipt));
+  CHECK(s.call(key_for("alphaAdmin"), "POST", "/v1/query", {{"query", "alpha"}}).status == 401);
+  auto beta = s.call(key_for("betaViewer"), "POST", "/v1/query", {{"query", "beta"}});
+  CHECK(beta.status == 200);
+  CHECK(beta.body.find("BETA-CANARY-2") != std::string::npos);
+}
