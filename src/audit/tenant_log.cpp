@@ -39,7 +39,13 @@ AuditLog::TenantLog::TenantLog(const std::filesystem::path& root, const TenantId
   tenantai::detail::sync_directory(root);
   try {
     recover();
-    load_checkpoints();
+    load_checkpoints();  // refuses a log that ends before its checkpoint, before anything is cut
+    if (torn_) {
+      // A crash mid-append: cut back to the last complete record.
+      if (::ftruncate(fd_, static_cast<off_t>(written_bytes_)) != 0 || ::fsync(fd_) != 0) {
+        throw Error(ErrorCode::StorageFailure, "cannot cut the torn tail of " + log_path_.string());
+      }
+    }
     load_grants();
   } catch (const Error& e) {
     broken_ = e;  // fail closed: every later operation on this tenant's log reports it
@@ -69,12 +75,6 @@ void AuditLog::TenantLog::recover() {
     throw Error(ErrorCode::Tampered, "audit log " + log_path_.string() + " of tenant \"" + tenant_.str() +
                                          "\" failed verification: " + *s.error);
   }
-  if (s.torn) {
-    // A crash mid-append: cut back to the last complete record.
-    if (::ftruncate(fd_, static_cast<off_t>(s.good_bytes)) != 0 || ::fsync(fd_) != 0) {
-      throw Error(ErrorCode::StorageFailure, "cannot cut the torn tail of " + log_path_.string());
-    }
-  }
   leaves_.reserve(s.frames.size());
   offsets_.reserve(s.frames.size() + 1);
   for (const auto& f : s.frames) {
@@ -84,6 +84,7 @@ void AuditLog::TenantLog::recover() {
   }
   offsets_.push_back(s.good_bytes);
   written_bytes_ = s.good_bytes;
+  torn_ = s.torn;
 }
 
 void AuditLog::TenantLog::load_checkpoints() {

@@ -73,6 +73,7 @@ class AuditLog::TenantLog {
   std::string pending_;              // records appended but not yet written (bounded, see flush)
   std::uint64_t written_bytes_ = 0;  // bytes of the log file that hold complete records
   std::uint64_t cp_bytes_ = 0;       // bytes of the checkpoints file
+  bool torn_ = false;                // the log ended in an incomplete record when opened
 };
 
 }  // namespace tenantai::audit

@@ -404,7 +404,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
       // 10. cache store, memory write
       if (cacheable && answer.refused_tools.empty()) {
         const std::string value = answer_to_json(answer).dump();
-        (void)platform_.response_cache().store(scope, key, value);
+        (void)platform_.response_cache().store(scope, key, value);  // a full cache is not an error
         if (question_vector && request.messages.size() == 1) {
           (void)platform_.semantic_cache().store(scope, {route.model, version}, *question_vector, value);
         }

@@ -2,6 +2,8 @@
 #include <tenantai/cache.h>
 #include <tenantai/core.h>
 
+#include <random>
+
 #include "manual_clock.h"
 #include "support/error_code.h"
 #include "support/test_auth.h"
@@ -52,6 +54,24 @@ TEST_CASE("the input is whitespace-normalised and the key parts are framed unamb
     CHECK_FALSE(scope.view(cache.lookup(scope, ResponseKey{"a", "bc", "", "x"})).has_value());
     CHECK_FALSE(scope.view(cache.lookup(scope, ResponseKey{"ab", "", "c", "x"})).has_value());
   });
+}
+
+TEST_CASE("the streamed key normalisation agrees with normalise_input on random inputs", "[cache][response]") {
+  ResponseCache cache;
+  std::mt19937 rng(1234);
+  const char alphabet[] = {'a', 'b', ' ', ' ', '\t', '\n', '\r', 'x'};
+  int hits = 0;
+  with_tenant(context_for("acme"), [&](auto scope) {
+    for (int i = 0; i < 300; ++i) {
+      std::string raw;
+      const std::size_t len = rng() % 40;
+      for (std::size_t j = 0; j < len; ++j) raw += alphabet[rng() % sizeof alphabet];
+      raw += std::to_string(i);  // distinct keys
+      REQUIRE(cache.store(scope, key(normalise_input(raw)), "v").ok());
+      hits += scope.view(cache.lookup(scope, key(raw))).has_value() ? 1 : 0;
+    }
+  });
+  CHECK(hits == 300);
 }
 
 TEST_CASE("bad input is refused and stores nothing", "[cache][response]") {

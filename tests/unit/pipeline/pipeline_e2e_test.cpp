@@ -164,17 +164,18 @@ TEST_CASE("the actor's ACL groups limit retrieval inside a tenant, and cached an
 
 TEST_CASE("identical prompts of two tenants never share a cache entry; a repeat hits the tenant's own", "[pipeline][e2e]") {
   World world;
-  const std::string question = "When are branches open?";
-  auto first = world.chat(kTenants[0].secret, question);
+  const std::string question = "When do branches open and close on weekdays?";
+  auto first = world.chat(kTenants[0].secret, question, "", 1);
   CHECK(first.cache == "miss");
-  auto other = world.chat(kTenants[1].secret, question);
+  CHECK(first.refused_tools.empty());
+  auto other = world.chat(kTenants[1].secret, question, "", 1);
   CHECK(other.cache == "miss");
   CHECK_FALSE(mentions_other_canary(other.text, kTenants[1]));
-  auto again = world.chat(kTenants[0].secret, question);
+  auto again = world.chat(kTenants[0].secret, question, "", 1);
   CHECK(again.cache == "exact");
   CHECK(again.text == first.text);
   CHECK(again.cost == 0);
-  auto similar = world.chat(kTenants[2].secret, "When are the branches open?");
+  auto similar = world.chat(kTenants[2].secret, "When do the branches open and close on weekdays?", "", 1);
   CHECK(similar.cache == "miss");  // semantically identical, but another tenant's partition
   CHECK_FALSE(mentions_other_canary(similar.text, kTenants[2]));
 }
