@@ -359,6 +359,8 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
       estimate.model = route.model;
       estimate.input_tokens = input_tokens;
       estimate.max_output_tokens = static_cast<std::int64_t>(request.max_tokens);
+      // One request context may run several model calls (agents, tools): each is its own hold.
+      estimate.call_id = fmt::format("chat-{}", next_call_.fetch_add(1, std::memory_order_relaxed));
       auto hold = platform_.budgets().hold(scope, estimate);
       if (!hold) throw hold.error();
       answer.clamped = hold->reservation().clamped;

@@ -190,6 +190,8 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
       policy.weight = (*base_tier)->weight * std::max<std::uint32_t>(config.scheduler_weight, 1);
       policy.requests_per_minute = config.quotas.requests_per_minute;
       policy.tokens_per_minute = config.quotas.tokens_per_minute;
+      policy.request_burst = 0;  // = the tenant's own per-minute limits, not the base tier's bursts
+      policy.token_burst = 0;
       policy.max_queued = std::max<std::uint32_t>(config.quotas.queue_limit, 1);
       platform_.tiers().define(policy);
       if (auto assigned = platform_.tiers().assign(scope, policy.name); !assigned) throw assigned.error();

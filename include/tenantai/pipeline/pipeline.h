@@ -10,6 +10,7 @@
 //   });
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -112,6 +113,7 @@ class Pipeline {
   ChatAnswer chat_impl(const TenantContext& context, const ChatRequest& request);
 
   Platform& platform_;
+  std::atomic<std::uint64_t> next_call_{0};  // distinguishes budget holds of one request context
 };
 
 // Hex SHA-256 of `data` (audit digests). Never throws except std::bad_alloc.
