@@ -86,8 +86,10 @@ class VectorStore {
   }
 
   // Drops every document of the scope's tenant. Invisible to queries that start after the call
-  // returns (the partition is unlinked in O(1)); its memory is freed when the last query still
-  // running on it ends. Returns false when the tenant had no partition.
+  // returns (the partition is unlinked in O(1), without waiting for running queries); its memory
+  // (vectors, ids, ANN index) is freed by whichever thread lets go of it last. A write racing
+  // with the drop is ordered either before it (and dropped with it) or after it (into a fresh,
+  // empty partition). Returns false when the tenant had no partition.
   template <typename Tag>
   bool drop_tenant(const TenantScope<Tag>& scope) {
     return drop_impl(scope.context());
