@@ -60,6 +60,12 @@ std::shared_ptr<AuditLog::TenantLog> AuditLog::log_of(const TenantId& tenant) {
   return slot;
 }
 
+std::string AuditLog::frames_of(const TenantId& tenant, std::uint64_t first, std::uint64_t count) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  return log->read_frames(first, count);
+}
+
 std::uint64_t AuditLog::append_for(const TenantContext& context, AuditEvent event) {
   if (event.actor.empty()) event.actor = context.actor();
   if (event.request_id.empty()) event.request_id = context.request_id();
@@ -119,12 +125,7 @@ std::uint64_t AuditLog::size_of(const TenantId& tenant) {
 }
 
 std::vector<AuditRecord> AuditLog::read_for(const TenantContext& context, std::uint64_t first, std::uint64_t count) {
-  std::string bytes;
-  {
-    auto log = log_of(context.tenant());
-    std::lock_guard lock(log->mutex);
-    bytes = log->read_frames(first, count);
-  }
+  const std::string bytes = frames_of(context.tenant(), first, count);
   // Bodies are opened outside the lock: the sealer may report an unwrap, which appends.
   std::vector<AuditRecord> out;
   std::uint64_t index = first;
@@ -210,12 +211,7 @@ std::vector<RedactedRecord> AuditLog::operator_read(SystemScope& system, const T
     e.target = "audit-log";
     e.detail = "redacted read of [" + std::to_string(first) + ", +" + std::to_string(count) + ")";
     append_for(scope.context(), std::move(e));
-    std::string bytes;
-    {
-      auto log = log_of(tenant);
-      std::lock_guard lock(log->mutex);
-      bytes = log->read_frames(first, count);
-    }
+    const std::string bytes = frames_of(tenant, first, count);
     std::vector<RedactedRecord> out;
     std::uint64_t index = first;
     for (const detail::Frame& f : detail::split_frames(bytes)) {

@@ -144,16 +144,11 @@ void AuditLog::TenantLog::load_grants() {
 
 void AuditLog::TenantLog::write_all(int fd, std::string_view bytes, const std::filesystem::path& path,
                                     std::uint64_t known_size) {
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      (void)::ftruncate(fd, static_cast<off_t>(known_size));  // never leave a half record behind
-      throw Error(ErrorCode::StorageFailure, "cannot append to " + path.string() + ": " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
+  try {
+    tenantai::detail::write_fully(fd, bytes, path);
+  } catch (const Error&) {
+    (void)::ftruncate(fd, static_cast<off_t>(known_size));  // never leave a half record behind
+    throw;
   }
 }
 

@@ -72,23 +72,28 @@ void sync_directory(const std::filesystem::path& dir) noexcept {
   ::close(fd);
 }
 
+void write_fully(int fd, std::string_view bytes, const std::filesystem::path& path) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw Error(ErrorCode::StorageFailure, "cannot write " + path.string() + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode) {
   const std::filesystem::path tmp = path.string() + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) {
     throw Error(ErrorCode::StorageFailure, "cannot create " + tmp.string() + ": " + std::strerror(errno));
   }
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error(ErrorCode::StorageFailure, "cannot write " + tmp.string() + ": " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
+  try {
+    write_fully(fd, bytes, tmp);
+  } catch (const Error&) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     const int err = errno;

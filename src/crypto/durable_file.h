@@ -13,6 +13,9 @@ void ensure_sodium();
 // Whole file as bytes. StorageFailure naming the path on error.
 std::string read_file(const std::filesystem::path& path);
 
+// Writes all of `bytes` to `fd` (retrying short writes and EINTR); StorageFailure naming `path`.
+void write_fully(int fd, std::string_view bytes, const std::filesystem::path& path);
+
 // Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
 // the directory. `mode` is applied to the new file. StorageFailure naming the path on error.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes, unsigned mode = 0600);

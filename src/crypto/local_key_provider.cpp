@@ -122,6 +122,15 @@ void LocalKeyProvider::store_locked(const TenantId& tenant, const TenantKeks& ke
   detail::write_file_atomic(directory_ / (tenant.str() + ".kek"), text);
 }
 
+void LocalKeyProvider::add_version_locked(const TenantId& tenant, TenantKeks& keks) {
+  TenantKeks next = keks;
+  std::string salt(kSaltSize, '\0');
+  randombytes_buf(salt.data(), kSaltSize);
+  next.salts.push_back(std::move(salt));
+  store_locked(tenant, next);  // persisted before it is used, so no key depends on a lost salt
+  keks = std::move(next);
+}
+
 KeyLease LocalKeyProvider::derive_locked(const TenantId& tenant, const TenantKeks& keks, std::uint32_t version) {
   if (keks.destroyed) {
     throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
@@ -147,14 +156,7 @@ WrappedKey LocalKeyProvider::wrap(const TenantContext& context, const KeyLease& 
   if (keks.destroyed) {
     throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
   }
-  if (keks.salts.empty()) {
-    TenantKeks next = keks;
-    std::string salt(kSaltSize, '\0');
-    randombytes_buf(salt.data(), kSaltSize);
-    next.salts.push_back(std::move(salt));
-    store_locked(tenant, next);
-    keks = std::move(next);
-  }
+  if (keks.salts.empty()) add_version_locked(tenant, keks);
   const auto version = static_cast<std::uint32_t>(keks.salts.size());
   const KeyLease kek = derive_locked(tenant, keks, version);
   const std::string ad = wrap_ad(tenant, version);
@@ -203,12 +205,7 @@ std::uint32_t LocalKeyProvider::rotate(const TenantContext& context) {
   if (keks.destroyed) {
     throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
   }
-  TenantKeks next = keks;
-  std::string salt(kSaltSize, '\0');
-  randombytes_buf(salt.data(), kSaltSize);
-  next.salts.push_back(std::move(salt));
-  store_locked(tenant, next);
-  keks = std::move(next);
+  add_version_locked(tenant, keks);
   return static_cast<std::uint32_t>(keks.salts.size());
 }
 

@@ -178,6 +178,7 @@ class AuditLog {
  private:
   class TenantLog;
   std::shared_ptr<TenantLog> log_of(const TenantId& tenant);
+  std::string frames_of(const TenantId& tenant, std::uint64_t first, std::uint64_t count);
 
   std::uint64_t append_for(const TenantContext& context, AuditEvent event);
   Checkpoint checkpoint_for(const TenantId& tenant);

@@ -43,6 +43,7 @@ class LocalKeyProvider final : public KeyProvider {
   struct TenantKeks;
   TenantKeks& load_locked(const TenantId& tenant);
   void store_locked(const TenantId& tenant, const TenantKeks& keks);
+  void add_version_locked(const TenantId& tenant, TenantKeks& keks);
   KeyLease derive_locked(const TenantId& tenant, const TenantKeks& keks, std::uint32_t version);
 
   std::filesystem::path directory_;
