@@ -107,6 +107,14 @@ class VectorStore {
     return scope.bind(search_impl(scope.context(), query, k, filter, plan));
   }
 
+  // As above for a query vector bound to the scope (an embedding computed inside it).
+  // IsolationViolation when the value belongs to another tenant (same call site, other run).
+  template <typename Tag>
+  Scoped<std::vector<Hit>, Tag> search(const TenantScope<Tag>& scope, const Scoped<std::vector<float>, Tag>& query,
+                                       std::size_t k, const Filter& filter = {}, Plan plan = Plan::Auto) const {
+    return search(scope, std::span<const float>(scope.view(query)), k, filter, plan);
+  }
+
   // Many queries of one tenant at once (`queries` holds n * dim floats, row-major): scored
   // with one matrix product per block of rows (Eigen GEMM), exact. Result i answers query i.
   template <typename Tag>

@@ -6,6 +6,7 @@
 #include <tenantai/retrieval.h>
 
 #include <map>
+#include <optional>
 
 #include "naive_reference.h"
 
@@ -200,4 +201,28 @@ TEST_CASE("search_batch (GEMM) gives the same hits as one search per query") {
       CHECK(test::ids_of(batch[i]) == test::naive_top_k(docs, each[i], 6, metric, {"eng"}));
     }
   }
+}
+
+TEST_CASE("a scoped query vector of one tenant is refused by another tenant's search (IsolationViolation)") {
+  VectorStore store(test::store_options(4));
+  const std::vector<float> v{1, 0, 0, 0};
+  const auto acme = context_for("acme");
+  const auto globex = context_for("globex");
+  with_tenant(globex, [&](auto scope) { store.add(scope, {"globex-secret", v, {}, {}}); });
+  // The same call site runs for both tenants, so the brands match and the run-time check decides.
+  auto run = [&](const TenantContext& ctx, bool steal) {
+    return with_tenant(ctx, [&](auto scope) {
+      static std::optional<decltype(scope.bind(std::vector<float>{}))> stash;
+      if (!steal) {
+        stash.emplace(scope.bind(v));
+        CHECK(scope.release(store.search(scope, *stash, 3)).empty());  // acme has no documents
+        return 0;
+      }
+      CHECK(code_of([&] { (void)store.search(scope, *stash, 3); }) == ErrorCode::IsolationViolation);
+      CHECK(scope.release(store.search(scope, scope.bind(v), 3)).size() == 1);  // its own value works
+      return 1;
+    });
+  };
+  run(acme, false);
+  CHECK(run(globex, true) == 1);
 }
