@@ -17,11 +17,12 @@ std::int64_t to_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// The sealed body's object id: the event id as 16 hex digits (same on every architecture).
 std::string event_object_id(std::uint64_t event_id) {
-  char hex[17];
-  const auto* p = reinterpret_cast<const unsigned char*>(&event_id);
-  sodium_bin2hex(hex, sizeof hex, p, sizeof event_id);
-  return hex;
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, event_id >>= 4) out[static_cast<std::size_t>(i)] = kDigits[event_id & 15];
+  return out;
 }
 
 std::uint64_t random_u64() {
