@@ -17,7 +17,7 @@
 // Flags: --quick (small sizes, < 1 minute) --json (one JSON line per result)
 //        --only=w1,w2,acl,big,tiny,drop (default: all)
 //        --w2-hnsw (also build the shared HNSW peer on W2: slow, ~1 h for 1M x 384 on 2 cores)
-//        --big-rows=N [500000]  --big-factory=S [HNSW32,Flat]  --queries=N [1000]
+//        --big-rows=N [500000]  --big-factory=S [IVF1024,Flat; HNSW32,Flat with --quick]  --queries=N [1000]
 // Set OPENBLAS_NUM_THREADS=1. FAISS runs with one OpenMP thread for queries, two for builds.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -619,7 +619,7 @@ int main(int argc, char** argv) {
   if (enabled("acl")) run_acl(g_quick ? 20'000 : 100'000, 128, queries);
   if (enabled("big")) {
     run_big(std::stoul(flag_value(argc, argv, "big-rows", g_quick ? "20000" : "500000")), g_quick ? 128 : 384,
-            std::min<std::size_t>(queries, 300), flag_value(argc, argv, "big-factory", "HNSW32,Flat"));
+            std::min<std::size_t>(queries, 300), flag_value(argc, argv, "big-factory", g_quick ? "HNSW32,Flat" : "IVF1024,Flat"));
   }
   if (enabled("tiny")) run_tiny(g_quick ? 10'000 : 100'000, 128);
   if (enabled("drop")) run_drop(g_quick ? 20'000 : 100'000, 128);

@@ -58,7 +58,7 @@ double recall(const std::vector<Hit>& got, const std::vector<Hit>& truth) {
 
 }  // namespace
 
-TEST_CASE("a large tenant gets its own index; Auto queries use it with high recall, small tenants never do") {
+TEST_CASE("a large tenant gets its own index, Auto queries use it with high recall, small tenants never do") {
   for (const char* factory : {"HNSW32,Flat", "IVF16,Flat"}) {
     VectorStore store(ann_options(false, factory));
     std::mt19937 rng(31);
@@ -127,7 +127,7 @@ TEST_CASE("a write makes the index stale: exact answers at once, then a backgrou
   CHECK(search(store, ctx, q, 5)[0].id == "planted");  // the rebuilt index has it
 }
 
-TEST_CASE("a factory FAISS rejects is refused up front; a failed build leaves the tenant on the exact scan") {
+TEST_CASE("a factory FAISS rejects is refused up front, a failed build leaves the tenant on the exact scan") {
   CHECK(code_of([] { VectorStore bad(ann_options(false, "NoSuchIndex")); }) == ErrorCode::InvalidArgument);
 
   VectorStore store(ann_options(false, "IVF64,Flat"));  // needs at least 64 training rows

@@ -95,7 +95,7 @@ TEST_CASE("a saved store opens with the same documents, ACLs, metadata and answe
   }
 }
 
-TEST_CASE("saving again replaces the previous generation; crash leftovers do not disturb open()") {
+TEST_CASE("saving again replaces the previous generation, crash leftovers do not disturb open()") {
   TempDir dir;
   VectorStore store(test::store_options(6));
   fill(store, 6);

@@ -69,7 +69,7 @@ TEST_CASE("exact search equals the naive reference for every metric and every ke
   }
 }
 
-TEST_CASE("a query returns min(k, visible documents) hits; an unknown tenant has none") {
+TEST_CASE("a query returns min(k, visible documents) hits, an unknown tenant has none") {
   VectorStore store(test::store_options(8));
   std::mt19937 rng(1);
   const auto ctx = context_for("small");
