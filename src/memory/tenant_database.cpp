@@ -52,6 +52,9 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full) {
   } catch (const Error&) {
     foreign(db, "not a SQLite database or corrupt");
   }
+  if (app_id == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_schema") != 0) {
+    foreign(db, "a SQLite database of another application");  // checked before anything is written
+  }
   if (app_id == 0) {
     // Creating an empty database needs no fsync unless power-loss durability was asked for: a
     // process crash cannot lose it, and a half-created file after power loss is refused as

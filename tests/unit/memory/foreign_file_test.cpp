@@ -60,12 +60,15 @@ TEST_CASE("a SQLite database of another application is refused", "[memory][forei
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
   REQUIRE(sqlite3_exec(db, "CREATE TABLE other(x); INSERT INTO other VALUES(1);", nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
+  const std::string before = read_all(path);
   SqliteMemoryOptions o;
   o.root_dir = dir.path();
   SqliteMemoryStore store(o);
   const Error e = error_of(store, "acme");
   CHECK(e.code() == ErrorCode::StorageFailure);
   CHECK_THAT(e.message(), Catch::Contains("not a tenantai memory database"));
+  CHECK(read_all(path) == before);  // not even switched to WAL
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
 }
 
 TEST_CASE("another tenant's database file, renamed or copied, is refused as an isolation violation",
