@@ -86,6 +86,61 @@ std::string SqliteMemoryStore::file_name_for(const TenantId& tenant) {
   return out + ".memory.db";
 }
 
+namespace {
+constexpr std::string_view kFileSuffix = ".memory.db";
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Inverse of file_name_for(); nullopt for names it cannot have produced.
+std::optional<TenantId> tenant_of_file(std::string_view name) {
+  if (name.size() <= kFileSuffix.size() || !name.ends_with(kFileSuffix)) return std::nullopt;
+  name.remove_suffix(kFileSuffix.size());
+  std::string id;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] != '_') {
+      id.push_back(name[i]);
+      continue;
+    }
+    if (i + 2 >= name.size()) return std::nullopt;
+    const int hi = hex_value(name[i + 1]), lo = hex_value(name[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  auto parsed = TenantId::parse(id);
+  if (!parsed.ok() || SqliteMemoryStore::file_name_for(*parsed) != std::string(name) + std::string(kFileSuffix)) {
+    return std::nullopt;
+  }
+  return *parsed;
+}
+}  // namespace
+
+std::vector<TenantId> SqliteMemoryStore::tenants(const SystemScope& /*proof*/) const {
+  std::vector<TenantId> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(impl_->options.root_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (auto tenant = tenant_of_file(it->path().filename().string())) out.push_back(std::move(*tenant));
+  }
+  if (ec) {
+    throw Error(ErrorCode::StorageFailure, "cannot list memory root \"" +
+                                               escape_for_message(impl_->options.root_dir, 200) + "\": " + ec.message());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::size_t SqliteMemoryStore::apply_retention_all(SystemScope& system, std::chrono::hours max_age) {
+  std::size_t removed = 0;
+  for (const auto& tenant : tenants(system)) {
+    removed += system.visit(tenant, [&](auto scope) { return apply_retention(scope, max_age); });
+  }
+  return removed;
+}
+
 std::size_t SqliteMemoryStore::open_handles() const { return impl_->open_count.load(); }
 
 std::vector<std::int64_t> SqliteMemoryStore::do_append(const TenantContext& context, const MemoryScope& where,

@@ -8,7 +8,9 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "tenantai/core/system_scope.h"
 #include "tenantai/core/tenant_id.h"
 #include "tenantai/memory/memory_store.h"
 
@@ -40,6 +42,18 @@ class SqliteMemoryStore final : public MemoryStore {
   // [a-z0-9-] written as "_XX" (hex), plus ".memory.db". Injective, so no two tenants share a
   // file, and never contains '/' or "..". Never throws except std::bad_alloc.
   static std::string file_name_for(const TenantId& tenant);
+
+  // Tenants that have a database file under the root (decoded from the file names; files that
+  // do not decode to a valid tenant id are ignored). Enumerating tenants is cross-tenant
+  // knowledge, so it needs a SystemScope. Throws StorageFailure if the root cannot be listed.
+  std::vector<TenantId> tenants(const SystemScope& system) const;
+
+  // Retention sweep over every tenant (e.g. a nightly job): each tenant is visited, and so
+  // recorded, through `system` (its visit limit applies: RateLimited past it), then
+  // apply_retention(max_age) runs for it. Returns the rows removed in total. A tenant whose
+  // file is corrupt or foreign stops the sweep with that error (fail closed, nothing skipped
+  // silently).
+  std::size_t apply_retention_all(SystemScope& system, std::chrono::hours max_age);
 
   // Number of database handles currently open in the pool (≤ max_open_handles, plus handles
   // still in use by a running call after being evicted).

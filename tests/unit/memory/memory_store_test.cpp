@@ -4,6 +4,7 @@
 #include <tenantai/memory.h>
 
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "support/error_code.h"
@@ -227,4 +228,34 @@ TEST_CASE("file names are derived injectively from the tenant id and never escap
     CHECK(name.find('/') == std::string::npos);
     CHECK(name.find("..") == std::string::npos);
   }
+}
+
+TEST_CASE("a retention sweep visits every tenant through an audited SystemScope", "[memory][erase][system]") {
+  TempDir dir;
+  auto now = std::chrono::system_clock::now();
+  SqliteMemoryOptions o = options_in(dir);
+  o.clock = [&] { return now; };
+  SqliteMemoryStore store(o);
+  for (const char* tenant : {"acme", "globex", "a.b_c"}) {
+    with_tenant(context_for(tenant, "alice"), [&](auto scope) { (void)store.append(scope, kChat, {"user", "old"}); });
+  }
+  now += 72h;
+  with_tenant(context_for("acme", "alice"), [&](auto scope) { (void)store.append(scope, kChat, {"user", "new"}); });
+  // A stray file that is not a tenant database name is ignored.
+  std::ofstream(std::filesystem::path(dir.path()) / "notes.txt") << "x";
+  InMemoryAccessRecorder recorder;
+  SystemScope system(recorder, "retention-job", "nightly retention sweep");
+  const auto tenants = store.tenants(system);
+  REQUIRE(tenants.size() == 3);
+  CHECK(tenants[0] == TenantId("a.b_c"));
+  CHECK(store.apply_retention_all(system, 48h) == 3);
+  CHECK(recorder.size() == 3);
+  CHECK(recorder.records_for(TenantId("globex")).size() == 1);
+  with_tenant(context_for("acme", "alice"), [&](auto scope) {
+    const auto left = scope.release(store.messages(scope, kChat));
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].content == "new");
+  });
+  SystemScope limited(recorder, "retention-job", "nightly retention sweep", SystemScopeOptions{1, "", std::chrono::minutes(1)});
+  CHECK(code_of([&] { (void)store.apply_retention_all(limited, 48h); }) == ErrorCode::RateLimited);
 }
