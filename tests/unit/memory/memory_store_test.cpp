@@ -140,7 +140,7 @@ TEST_CASE("facts keep their provenance and summaries are replaced per session", 
   });
 }
 
-TEST_CASE("retention deletes old records; erasing a user leaves the others", "[memory][erase]") {
+TEST_CASE("retention deletes old records and erasing a user leaves the others", "[memory][erase]") {
   TempDir dir;
   auto now = std::chrono::system_clock::now();
   SqliteMemoryOptions o = options_in(dir);
