@@ -1,6 +1,10 @@
 // SqliteMemoryStore: one SQLite database file per tenant under a root directory, opened lazily
 // through a bounded pool of handles (least recently used handle closed first), so any number
-// of tenants needs at most max_open_handles open databases (≈ 3 file descriptors each in WAL).
+// of tenants needs at most max_open_handles open databases (2 file descriptors each: the
+// database and its WAL). Each database is opened in WAL mode with exclusive locking: while its
+// handle is pooled, no other process can open that tenant's file (the WAL index lives in this
+// process's memory, so there is no -shm file). Closing a pooled handle does not checkpoint
+// (no fsync); the WAL is replayed on the next open.
 #pragma once
 
 #include <chrono>
@@ -31,6 +35,8 @@ struct SqliteMemoryOptions {
 // application id; opening a file that is not a tenantai memory database fails with
 // StorageFailure naming the file, and one that belongs to another tenant (renamed or copied)
 // with IsolationViolation — it is never read or written.
+// erase_tenant() removes the files; a call racing with it may write into the removed file and
+// that write is lost (erasure wins).
 class SqliteMemoryStore final : public MemoryStore {
  public:
   explicit SqliteMemoryStore(SqliteMemoryOptions options);
@@ -55,8 +61,8 @@ class SqliteMemoryStore final : public MemoryStore {
   // silently).
   std::size_t apply_retention_all(SystemScope& system, std::chrono::hours max_age);
 
-  // Number of database handles currently open in the pool (≤ max_open_handles, plus handles
-  // still in use by a running call after being evicted).
+  // Number of tenant databases currently open (≤ max_open_handles, plus handles still in use
+  // by a running call after being evicted from the pool).
   std::size_t open_handles() const;
 
  protected:
