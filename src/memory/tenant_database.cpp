@@ -50,7 +50,11 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full) {
   try {
     app_id = pragma_int(db, "PRAGMA application_id");
   } catch (const Error&) {
-    foreign(db, "not a SQLite database or corrupt");
+    // Only "not a database" / "corrupt" mean the file is not ours; anything else (e.g. the
+    // file is locked by another connection) is reported as it is.
+    const int rc = sqlite3_extended_errcode(db.get()) & 0xff;
+    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) foreign(db, "not a SQLite database or corrupt");
+    throw;
   }
   if (app_id == 0 && pragma_int(db, "SELECT count(*) FROM sqlite_schema") != 0) {
     foreign(db, "a SQLite database of another application");  // checked before anything is written

@@ -50,6 +50,7 @@ TEST_CASE("a corrupt database file gives StorageFailure naming the file and stay
   const Error e = error_of(store, "acme");
   CHECK(e.code() == ErrorCode::StorageFailure);
   CHECK_THAT(e.message(), Catch::Contains(SqliteMemoryStore::file_name_for(TenantId("acme"))));
+  CHECK_THAT(e.message(), Catch::Contains("not a tenantai memory database"));
   CHECK(read_all(path) == garbage);
 }
 
