@@ -5,7 +5,7 @@
 #include "audit/bundle.h"
 #include "audit/record_codec.h"
 #include "audit/tenant_log.h"
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 
 namespace tenantai::audit {
 

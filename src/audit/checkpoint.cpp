@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 
 namespace tenantai::audit {
 

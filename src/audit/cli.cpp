@@ -6,7 +6,7 @@
 
 #include "audit/bundle.h"
 #include "audit/record_codec.h"
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 #include "tenantai/audit/verify.h"
 
 namespace tenantai::audit {

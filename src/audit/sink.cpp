@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 #include "tenantai/core/error.h"
 
 namespace tenantai::audit {

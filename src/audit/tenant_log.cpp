@@ -7,7 +7,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 
 namespace tenantai::audit {
 

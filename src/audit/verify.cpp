@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "audit/record_codec.h"
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 
 namespace tenantai::audit {
 

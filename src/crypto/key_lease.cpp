@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 #include "tenantai/core/error.h"
 
 namespace tenantai::crypto {

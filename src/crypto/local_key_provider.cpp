@@ -10,7 +10,7 @@
 #include <sstream>
 #include <vector>
 
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 
 namespace tenantai::crypto {
 

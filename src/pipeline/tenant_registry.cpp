@@ -4,9 +4,9 @@
 
 #include <chrono>
 #include <fmt/format.h>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/durable_file.h"
 #include "tenantai/audit/checkpoint.h"
 #include "tenantai/audit/event.h"
 #include "tenantai/audit/sink.h"
@@ -45,32 +45,25 @@ struct TenantRegistry::ReceiptSigner {
   explicit ReceiptSigner(const std::filesystem::path& path) {
     secret_key = static_cast<unsigned char*>(sodium_malloc(crypto_sign_SECRETKEYBYTES));
     if (secret_key == nullptr) throw Error(ErrorCode::CryptoFailure, "cannot allocate the receipt signing key");
-    if (std::filesystem::exists(path)) {
-      std::ifstream in(path, std::ios::binary);
-      std::string seed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (seed.size() != crypto_sign_SEEDBYTES) {
-        sodium_free(secret_key);
-        throw Error(ErrorCode::StorageFailure, fmt::format("receipt signing key {} is malformed ({} bytes, want {})",
-                                                           path.string(), seed.size(), crypto_sign_SEEDBYTES));
-      }
-      crypto_sign_seed_keypair(public_key, secret_key, reinterpret_cast<const unsigned char*>(seed.data()));
-      sodium_memzero(seed.data(), seed.size());
-    } else {
-      unsigned char seed[crypto_sign_SEEDBYTES];
-      randombytes_buf(seed, sizeof seed);
-      crypto_sign_seed_keypair(public_key, secret_key, seed);
-      const auto temp = path.string() + ".tmp";
-      {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(seed), sizeof seed);
-        if (!out) {
-          sodium_free(secret_key);
-          throw Error(ErrorCode::StorageFailure, "cannot write receipt signing key " + temp);
+    try {
+      if (std::filesystem::exists(path)) {
+        std::string seed = tenantai::detail::read_file(path);
+        if (seed.size() != crypto_sign_SEEDBYTES) {
+          throw Error(ErrorCode::StorageFailure, fmt::format("receipt signing key {} is malformed ({} bytes, want {})",
+                                                             path.string(), seed.size(), crypto_sign_SEEDBYTES));
         }
+        crypto_sign_seed_keypair(public_key, secret_key, reinterpret_cast<const unsigned char*>(seed.data()));
+        sodium_memzero(seed.data(), seed.size());
+      } else {
+        std::string seed(crypto_sign_SEEDBYTES, '\0');
+        randombytes_buf(seed.data(), seed.size());
+        crypto_sign_seed_keypair(public_key, secret_key, reinterpret_cast<const unsigned char*>(seed.data()));
+        tenantai::detail::write_file_atomic(path, seed, 0600);
+        sodium_memzero(seed.data(), seed.size());
       }
-      sodium_memzero(seed, sizeof seed);
-      std::filesystem::permissions(temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-      std::filesystem::rename(temp, path);
+    } catch (...) {
+      sodium_free(secret_key);
+      throw;
     }
   }
   ~ReceiptSigner() { sodium_free(secret_key); }
@@ -109,26 +102,10 @@ std::string utc_now() {
                      tm.tm_min, tm.tm_sec);
 }
 
-// Writes `content` to directory/name through temp + fsync-free rename; returns its hex SHA-256.
+// Writes `content` to directory/name durably (temp file, fsync, rename); returns its hex SHA-256.
 std::string write_file(const std::filesystem::path& directory, const std::string& name, const std::string& content) {
-  const auto path = directory / name;
-  const auto temp = directory / (name + ".partial");
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) throw Error(ErrorCode::StorageFailure, "cannot write export file " + temp.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) throw Error(ErrorCode::StorageFailure, fmt::format("cannot rename {}: {}", temp.string(), ec.message()));
+  tenantai::detail::write_file_atomic(directory / name, content, 0600);
   return sha256_hex(content);
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::StorageFailure, "cannot read " + path.string());
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -274,7 +251,7 @@ ExportManifest TenantRegistry::export_impl(const TenantContext& context, const s
     std::filesystem::remove(bundle_path, ec);
     audit::FileSink sink(bundle_path);
     auto checkpoint = scope.view(platform_.audit().export_bundle(scope, sink));
-    manifest.files["audit.bundle.jsonl"] = sha256_hex(read_file(bundle_path));
+    manifest.files["audit.bundle.jsonl"] = sha256_hex(tenantai::detail::read_file(bundle_path));
     manifest.audit_size = checkpoint.size;
     manifest.audit_checkpoint = checkpoint.note;
     nlohmann::json json{{"tenant", context.tenant().str()},

@@ -1,13 +1,8 @@
 #include "retrieval/store_file_format.h"
 
-#include <fcntl.h>
 #include <sodium.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "tenantai/core/error.h"
 
@@ -17,10 +12,6 @@ namespace {
 constexpr char kMagic[8] = {'T', 'A', 'I', 'V', 'E', 'C', 'S', '1'};
 constexpr std::uint32_t kFormatVersion = 1;
 constexpr std::size_t kTrailer = crypto_generichash_BYTES;  // 32
-
-[[noreturn]] void io_error(const std::string& what, const std::string& path) {
-  throw Error(ErrorCode::StorageFailure, what + " \"" + path + "\": " + std::strerror(errno));
-}
 
 template <typename T>
 void put(std::string& out, T value) {
@@ -171,43 +162,5 @@ std::vector<Document> decode_tenant_file(const std::string& bytes, const std::st
   return docs;
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) io_error("cannot create", tmp);
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      io_error("cannot write", tmp);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    io_error("cannot fsync", tmp);
-  }
-  if (::close(fd) != 0) io_error("cannot close", tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) io_error("cannot rename into place", path);
-}
-
-void sync_directory(const std::string& directory) {
-  const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) io_error("cannot open directory", directory);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) io_error("cannot fsync directory", directory);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) io_error("cannot open", path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) io_error("cannot read", path);
-  return std::move(buffer).str();
-}
 
 }  // namespace tenantai::retrieval::detail

@@ -22,11 +22,6 @@ std::vector<Document> decode_tenant_file(const std::string& bytes, const std::st
 // Lower-case hex BLAKE2b-256 of `bytes`.
 std::string blake2b_hex(const std::string& bytes);
 
-// Writes `bytes` to `path` + ".tmp", fsyncs, renames over `path`. StorageFailure naming the path.
-void write_file_atomically(const std::string& path, const std::string& bytes);
-// fsyncs a directory so renames inside it are durable.
-void sync_directory(const std::string& directory);
-// Whole file contents; StorageFailure naming the path when it cannot be read.
-std::string read_file(const std::string& path);
+// Writing, syncing and reading whole files: tenantai::detail in core/durable_file.h.
 
 }  // namespace tenantai::retrieval::detail

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "core/durable_file.h"
 #include "retrieval/store_file_format.h"
 #include "retrieval/store_impl.h"
 #include "retrieval/validation.h"
@@ -61,10 +62,10 @@ void VectorStore::save(const std::string& directory) const {
       bytes = detail::encode_tenant_file(tenant, partition->rows, options_.metric);
     }
     const std::string name = tenant.str() + "." + std::to_string(generation) + ".tvec";
-    detail::write_file_atomically((fs::path(directory) / name).string(), bytes);
+    tenantai::detail::write_file_atomic(fs::path(directory) / name, bytes, 0644);
     files.push_back({{"tenant", tenant.str()}, {"file", name}, {"bytes", bytes.size()}, {"blake2b", detail::blake2b_hex(bytes)}});
   }
-  detail::sync_directory(directory);
+  tenantai::detail::sync_directory(directory);
 
   nlohmann::json manifest = {
       {"format", kFormat},
@@ -80,8 +81,8 @@ void VectorStore::save(const std::string& directory) const {
       {"tenants", files},
   };
   const std::string body = manifest.dump(1);
-  detail::write_file_atomically((fs::path(directory) / kManifest).string(), body + "\n" + detail::blake2b_hex(body) + "\n");
-  detail::sync_directory(directory);
+  tenantai::detail::write_file_atomic(fs::path(directory) / kManifest, body + "\n" + detail::blake2b_hex(body) + "\n", 0644);
+  tenantai::detail::sync_directory(directory);
 
   // The new manifest is durable: files of older generations are garbage now.
   for (const auto& entry : fs::directory_iterator(directory, ec)) {
@@ -94,7 +95,7 @@ void VectorStore::save(const std::string& directory) const {
 
 std::unique_ptr<VectorStore> VectorStore::open(const std::string& directory, const AnnOptions& ann) {
   const std::string manifest_path = (fs::path(directory) / kManifest).string();
-  const std::string text = detail::read_file(manifest_path);
+  const std::string text = tenantai::detail::read_file(manifest_path);
   // Body, newline, 64 hex digits, newline.
   if (text.size() < 66 || text.back() != '\n') bad_manifest(manifest_path, "is truncated");
   const auto split = text.rfind('\n', text.size() - 2);
@@ -145,7 +146,7 @@ std::unique_ptr<VectorStore> VectorStore::open(const std::string& directory, con
 
   for (auto& [tenant, file, size, hash] : entries) {
     const std::string path = (fs::path(directory) / file).string();
-    const std::string bytes = detail::read_file(path);
+    const std::string bytes = tenantai::detail::read_file(path);
     if (bytes.size() != size) {
       throw Error(ErrorCode::StorageFailure, "vector store file \"" + path + "\" is truncated or extended: " +
                                                  std::to_string(bytes.size()) + " bytes, the manifest says " +

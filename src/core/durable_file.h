@@ -1,4 +1,5 @@
-// Small durable-file helpers shared by the crypto and audit layers (internal).
+// Small durable-file helpers shared by every layer that writes files (internal): crypto, audit,
+// retrieval persistence, pipeline exports.
 #pragma once
 
 #include <filesystem>

@@ -1,4 +1,4 @@
-#include "crypto/durable_file.h"
+#include "core/durable_file.h"
 
 #include <fcntl.h>
 #include <sodium.h>
