@@ -68,6 +68,14 @@ std::optional<ChatAnswer> answer_from_json(std::string_view text) {
   return answer;
 }
 
+// The tenant's request size limit, the same message for every kind of input.
+void check_size(const std::string& what, std::size_t bytes, const TenantConfig& config) {
+  if (bytes > config.quotas.max_request_bytes) {
+    throw Error(ErrorCode::InvalidArgument, fmt::format("{} of {} bytes exceeds the tenant's limit of {} bytes", what,
+                                                        bytes, config.quotas.max_request_bytes));
+  }
+}
+
 void validate_chat(const ChatRequest& request, const TenantConfig& config) {
   if (request.messages.empty()) throw Error(ErrorCode::InvalidArgument, "chat request has no messages");
   if (request.messages.back().role != "user") {
@@ -82,10 +90,7 @@ void validate_chat(const ChatRequest& request, const TenantConfig& config) {
     }
     bytes += message.content.size() + message.role.size();
   }
-  if (bytes > config.quotas.max_request_bytes) {
-    throw Error(ErrorCode::InvalidArgument, fmt::format("chat request of {} bytes exceeds the tenant's limit of {} bytes",
-                                                        bytes, config.quotas.max_request_bytes));
-  }
+  check_size("chat request", bytes, config);
   if (request.max_tokens == 0 || request.max_tokens > kMaxOutputTokens) {
     throw Error(ErrorCode::InvalidArgument,
                 fmt::format("max_tokens must be between 1 and {}, not {}", kMaxOutputTokens, request.max_tokens));
@@ -195,11 +200,7 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
   auto config = provisioned(platform_, context);
   for (const auto& doc : documents) {
     if (doc.text.empty()) throw Error(ErrorCode::InvalidArgument, fmt::format("document '{}' has no text", escape_for_message(doc.id)));
-    if (doc.text.size() > config->quotas.max_request_bytes) {
-      throw Error(ErrorCode::InvalidArgument, fmt::format("document '{}' of {} bytes exceeds the tenant's limit of {} bytes",
-                                                          escape_for_message(doc.id), doc.text.size(),
-                                                          config->quotas.max_request_bytes));
-    }
+    check_size(fmt::format("document '{}'", escape_for_message(doc.id)), doc.text.size(), *config);
   }
   return with_tenant(context, [&](auto scope) {
     std::vector<std::string> texts;
@@ -224,10 +225,7 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
 std::vector<Passage> Pipeline::query_impl(const TenantContext& context, const QueryRequest& request) {
   auto config = provisioned(platform_, context);
   if (request.text.empty()) throw Error(ErrorCode::InvalidArgument, "query text must not be empty");
-  if (request.text.size() > config->quotas.max_request_bytes) {
-    throw Error(ErrorCode::InvalidArgument, fmt::format("query of {} bytes exceeds the tenant's limit of {} bytes",
-                                                        request.text.size(), config->quotas.max_request_bytes));
-  }
+  check_size("query", request.text.size(), *config);
   if (request.k == 0 || request.k > platform_.options().max_retrieved_passages) {
     throw Error(ErrorCode::InvalidArgument, fmt::format("k must be between 1 and {}, not {}",
                                                         platform_.options().max_retrieved_passages, request.k));

@@ -58,13 +58,11 @@ std::vector<std::string> string_list(const json& object, const char* name) {
 std::uint64_t query_number(const HttpRequest& request, const std::string& name, std::uint64_t fallback) {
   auto it = request.query.find(name);
   if (it == request.query.end()) return fallback;
-  std::uint64_t value = 0;
   if (it->second.empty() || it->second.size() > 18 ||
       it->second.find_first_not_of("0123456789") != std::string::npos) {
     throw Error(ErrorCode::InvalidArgument, fmt::format("query parameter \"{}\" must be a non-negative integer", name));
   }
-  value = std::stoull(it->second);
-  return value;
+  return std::stoull(it->second);
 }
 
 std::string time_tag() {

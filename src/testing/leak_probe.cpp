@@ -1,13 +1,12 @@
 #include "tenantai/testing/leak_probe.h"
 
-#include <sodium.h>
-
 #include <atomic>
 #include <fmt/format.h>
 #include <mutex>
 #include <thread>
 
 #include "tenantai/audit/event.h"
+#include "tenantai/core/authenticator.h"
 
 namespace tenantai::testing {
 
@@ -17,15 +16,6 @@ constexpr std::string_view kCanaryPrefix = "LEAKPROBE-";
 constexpr const char* kProbeModelKey = "leakprobe-model";
 constexpr const char* kSharedInput = "identical probe input shared by every tenant";
 constexpr const char* kSession = "probe-session";  // the same session name in every tenant
-
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> raw(bytes);
-  randombytes_buf(raw.data(), raw.size());
-  std::string hex(bytes * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(), raw.data(), raw.size());
-  hex.resize(bytes * 2);
-  return hex;
-}
 
 struct ProbeTenant {
   std::size_t index;
@@ -63,7 +53,7 @@ LeakReport LeakProbe::run() {
   LeakReport report;
   report.tenants = options_.tenants;
   report.threads = std::max<std::size_t>(options_.threads, 1);
-  const std::string run_id = random_hex(3);
+  const std::string run_id = new_request_id().substr(0, 6);  // random hex
   const std::string model = platform_.options().models.front().spec.id;
   const std::string tier = platform_.options().tiers.back().name;
 
@@ -74,7 +64,7 @@ LeakReport LeakProbe::run() {
     SystemScope system(platform_.access_recorder(), "leak-probe", "provision leak-probe tenants");
     for (std::size_t i = 0; i < options_.tenants; ++i) {
       ProbeTenant t{i, TenantId(fmt::format("{}-{}-{}", options_.tenant_prefix, i, run_id)),
-                    fmt::format("{}{}-{}", kCanaryPrefix, random_hex(8), i), ""};
+                    fmt::format("{}{}-{}", kCanaryPrefix, new_request_id().substr(0, 16), i), ""};
       pipeline::TenantConfig config(t.id);
       config.tier = tier;
       config.models.model = model;
