@@ -55,18 +55,71 @@ class MasterSecret {
   unsigned char* bytes_ = nullptr;
 };
 
-// Streaming keyed digest with unambiguous framing: each framed part is preceded by its 8-byte
-// little-endian length; the (optional) normalised tail is last, so it needs no frame.
+// The bytes a cache key is made of, fed to `sink(const unsigned char*, std::size_t)`: each
+// framed part is preceded by its 8-byte little-endian length (so "ab"+"c" and "a"+"bc" differ);
+// the optional normalised tail (normalise_input(text), never built as a string) is last and
+// needs no frame. One definition for the streaming hash and the batch serialiser.
+template <typename Sink>
+void feed_framed(Sink& sink, std::string_view part) {
+  unsigned char length[8];
+  const std::uint64_t n = part.size();
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(n >> (8 * i));
+  sink(length, sizeof length);
+  sink(reinterpret_cast<const unsigned char*>(part.data()), part.size());
+}
+
+// True when normalise_input(text) == text (most prompts): no \t..\r, no leading, trailing or
+// doubled space. Never throws.
+bool already_normalised(std::string_view text) noexcept;
+
+template <typename Sink>
+void feed_normalised_tail(Sink& sink, std::string_view text) {
+  if (already_normalised(text)) {
+    sink(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    return;
+  }
+  // Same rule as normalise_input(), through a stack buffer (one sink call per kChunk bytes).
+  constexpr std::size_t kChunk = 1024;
+  unsigned char buffer[kChunk];
+  std::size_t used = 0;
+  bool pending_space = false;
+  bool any = false;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == ' ' || c - 9u < 5u) {
+      pending_space = any;
+      continue;
+    }
+    if (used + 2 > kChunk) {
+      sink(buffer, used);
+      used = 0;
+    }
+    if (pending_space) buffer[used++] = ' ';
+    pending_space = false;
+    any = true;
+    buffer[used++] = c;
+  }
+  if (used > 0) sink(buffer, used);
+}
+
+// Streaming keyed BLAKE2b-256 (libsodium) over feed_framed / feed_normalised_tail bytes.
 class KeyedDigest {
  public:
   explicit KeyedDigest(const TenantSecret& secret) noexcept;
-  void add_framed(std::string_view part) noexcept;
-  // Feeds normalise_input(text) without building the normalised string.
-  void add_normalised_tail(std::string_view text) noexcept;
+  void add_framed(std::string_view part) noexcept { feed_framed(*this, part); }
+  void add_normalised_tail(std::string_view text) noexcept { feed_normalised_tail(*this, text); }
   Digest finish() noexcept;
+  // The sink interface.
+  void operator()(const unsigned char* bytes, std::size_t n) noexcept { crypto_generichash_update(&state_, bytes, n); }
 
  private:
   crypto_generichash_state state_;
+};
+
+// The same bytes appended to a string, for hashing many keys at once (blake2b_lanes.h).
+struct AppendKeyBytes {
+  std::string& out;
+  void operator()(const unsigned char* bytes, std::size_t n) { out.append(reinterpret_cast<const char*>(bytes), n); }
 };
 
 // Lower-case hex of a digest (object ids for the sealer).
