@@ -1,7 +1,9 @@
 #include "tenantai/cache/response_cache.h"
 
+#include <algorithm>
 #include <mutex>
 
+#include "cache/blake2b_lanes.h"
 #include "cache/keyed_digest.h"
 #include "cache/lru_partition.h"
 #include "cache/quota_check.h"
@@ -24,11 +26,19 @@ struct ResponseCache::Impl {
   detail::MasterSecret master;
 };
 
+namespace {
+const unsigned char* derive_into(const detail::MasterSecret& master, const TenantId& tenant,
+                                 detail::TenantSecret& secret) {
+  master.derive(tenant, secret);
+  return secret.data();
+}
+}  // namespace
+
 struct ResponseCache::Partition {
-  Partition(const detail::MasterSecret& master, const TenantId& tenant, CacheQuota quota) : lru(quota) {
-    master.derive(tenant, secret);
-  }
-  detail::TenantSecret secret;  // immutable: read without the lock
+  Partition(const detail::MasterSecret& master, const TenantId& tenant, CacheQuota quota)
+      : prepared(derive_into(master, tenant, secret)), lru(quota) {}
+  detail::TenantSecret secret;          // immutable: read without the lock
+  detail::PreparedBlake2bKey prepared;  // the same secret, key block absorbed (lookup_many)
   mutable std::mutex mutex;
   detail::LruPartition<ResponsePayload> lru;
   bool opted_out = false;
@@ -44,14 +54,24 @@ ResponseCache::ResponseCache(ResponseCacheOptions options)
 ResponseCache::~ResponseCache() = default;
 
 namespace {
+// Feeds the bytes of `key` (framed model id, prompt version and parameters, then the normalised
+// input) to a keyed-digest sink: the one definition of what a response key hashes.
+template <typename Sink>
+void feed_key(Sink& sink, const ResponseKey& key) {
+  detail::feed_framed(sink, key.model_id);
+  detail::feed_framed(sink, key.prompt_version);
+  detail::feed_framed(sink, key.params);
+  detail::feed_normalised_tail(sink, key.input);
+}
+
 detail::Digest digest_of(const detail::TenantSecret& secret, const ResponseKey& key) {
   detail::KeyedDigest d(secret);
-  d.add_framed(key.model_id);
-  d.add_framed(key.prompt_version);
-  d.add_framed(key.params);
-  d.add_normalised_tail(key.input);
+  feed_key(d, key);
   return d.finish();
 }
+
+// Keys per batch step: digests computed together, then one lock acquisition.
+constexpr std::size_t kBatchStep = 64;
 }  // namespace
 
 std::optional<std::string> ResponseCache::lookup_in(Partition& partition, const TenantContext& context,
@@ -77,6 +97,55 @@ std::optional<std::string> ResponseCache::lookup_in(Partition& partition, const 
     throw opened.error();
   }
   return std::move(opened).value();
+}
+
+std::vector<std::optional<std::string>> ResponseCache::lookup_many_in(Partition& partition,
+                                                                      const TenantContext& context,
+                                                                      std::span<const ResponseKey> keys) {
+  for (const ResponseKey& key : keys) detail::require_model_id(key.model_id, "ResponseCache");
+  std::vector<std::optional<std::string>> results(keys.size());
+  std::string bytes;
+  std::size_t ends[kBatchStep];
+  std::string_view messages[kBatchStep];
+  detail::Digest digests[kBatchStep];
+  for (std::size_t start = 0; start < keys.size(); start += kBatchStep) {
+    const std::size_t n = std::min(kBatchStep, keys.size() - start);
+    bytes.clear();
+    detail::AppendKeyBytes sink{bytes};
+    for (std::size_t i = 0; i < n; ++i) {
+      feed_key(sink, keys[start + i]);
+      ends[i] = bytes.size();
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t begin = i == 0 ? 0 : ends[i - 1];
+      messages[i] = std::string_view(bytes).substr(begin, ends[i] - begin);
+    }
+    detail::blake2b256_many(partition.prepared, messages, n, digests);
+    {
+      std::lock_guard lock(partition.mutex);
+      if (partition.opted_out) {
+        partition.lru.stats().misses += n;
+        continue;
+      }
+      const auto now = impl_->options.clock();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (const auto* entry = partition.lru.find(digests[i], now)) results[start + i] = entry->payload.value;
+      }
+    }
+    if (impl_->options.sealer == nullptr) continue;
+    for (std::size_t i = 0; i < n; ++i) {
+      auto& value = results[start + i];
+      if (!value) continue;
+      auto opened = impl_->options.sealer->open(context, kSealKind, detail::to_hex(digests[i]), *value);
+      if (!opened.ok()) {
+        std::lock_guard lock(partition.mutex);
+        partition.lru.erase(digests[i]);
+        throw opened.error();
+      }
+      value = std::move(opened).value();
+    }
+  }
+  return results;
 }
 
 Status ResponseCache::store_in(Partition& partition, const TenantContext& context, const ResponseKey& key,

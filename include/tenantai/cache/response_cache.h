@@ -14,8 +14,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tenantai/cache/cache_stats.h"
 #include "tenantai/cache/response_key.h"
@@ -55,6 +57,19 @@ class ResponseCache {
   template <typename Tag>
   Scoped<std::optional<std::string>, Tag> lookup(const TenantScope<Tag>& scope, const ResponseKey& key) {
     return scope.bind(lookup_in(*partitions_.get_or_create(scope), scope.context(), key));
+  }
+
+  // Looks up several keys of the scope tenant at once: result[i] answers keys[i] exactly as
+  // lookup(scope, keys[i]) would (LRU moves, hit/miss counters, TTL, opt-out). Cheaper per key
+  // than lookup(): the keyed BLAKE2b digests are computed 8 (AVX-512) or 4 (AVX2) keys at a time
+  // in SIMD lanes, and the partition lock is taken once per 64 keys. For callers that hold many
+  // requests at once (batch jobs, benchmark harnesses, request coalescing). Errors as lookup():
+  // InvalidArgument if any model id is empty (nothing looked up); with a sealer, the first value
+  // that fails to open is dropped and its error thrown.
+  template <typename Tag>
+  Scoped<std::vector<std::optional<std::string>>, Tag> lookup_many(const TenantScope<Tag>& scope,
+                                                                   std::span<const ResponseKey> keys) {
+    return scope.bind(lookup_many_in(*partitions_.get_or_create(scope), scope.context(), keys));
   }
 
   // Stores (or replaces) the response for `key` in the scope tenant's partition, evicting that
@@ -104,6 +119,8 @@ class ResponseCache {
   struct Partition;  // one tenant's entries, LRU order, quota, counters and lock
 
   std::optional<std::string> lookup_in(Partition& partition, const TenantContext& context, const ResponseKey& key);
+  std::vector<std::optional<std::string>> lookup_many_in(Partition& partition, const TenantContext& context,
+                                                         std::span<const ResponseKey> keys);
   Status store_in(Partition& partition, const TenantContext& context, const ResponseKey& key,
                   std::string_view response);
   static std::size_t invalidate_in(Partition* partition, std::string_view what, bool by_model);

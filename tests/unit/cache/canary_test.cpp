@@ -64,6 +64,8 @@ void plant(Caches& c, const Canaries& k, int t) {
   });
 }
 
+constexpr int kProbes = 7;  // 4 response-cache keys (2 single, 2 batched), 2 semantic, 1 embedding
+
 struct Outcome {
   int own = 0;      // hits that returned this tenant's own canary
   int foreign = 0;  // hits that returned anything else: must stay 0
@@ -85,6 +87,9 @@ Outcome probe(Caches& c, const Canaries& k, int t) {
   with_tenant(k.contexts[t], [&](auto scope) {
     judge(scope.release(c.response.lookup(scope, {"m", "p@1", "", kPrompt})));
     judge(scope.release(c.response.lookup(scope, {"m", "p@1", "", "  What is our refund policy for\tenterprise customers?"})));
+    // The batch path (SIMD-lane digests) answers the same two keys.
+    const ResponseKey both[] = {{"m", "p@1", "", kPrompt}, {"m", "p@1", "", " What is our  refund policy for enterprise customers? "}};
+    for (const auto& v : scope.release(c.response.lookup_many(scope, both))) judge(v);
     for (const auto* q : {&c.prompt_vec, &c.paraphrase_vec}) {
       auto hit = scope.release(c.semantic.lookup(scope, {"m", "p@1"}, *q));
       judge(hit ? std::optional<std::string>(hit->value) : std::nullopt);
@@ -118,12 +123,12 @@ TEST_CASE("100 tenants with identical prompts never hit each other's entries in 
       CHECK(o.misses == 0);
     } else {
       stray += o.own;  // a non-storing tenant cannot have an own canary
-      CHECK(o.misses == 5);
+      CHECK(o.misses == kProbes);
     }
   }
   CHECK(foreign == 0);
   CHECK(stray == 0);
-  CHECK(own == 50 * 5);
+  CHECK(own == 50 * kProbes);
 }
 
 TEST_CASE("the canary holds with 8 threads storing and probing concurrently", "[cache][canary][threads]") {
@@ -152,5 +157,5 @@ TEST_CASE("the canary holds with 8 threads storing and probing concurrently", "[
   CHECK(errors == 0);
   CHECK(foreign == 0);
   CHECK(stray == 0);
-  CHECK(own == 8 * 5 * 50 * 5);  // each storing tenant's probe runs after its own plant
+  CHECK(own == 8 * 5 * 50 * kProbes);  // each storing tenant's probe runs after its own plant
 }
