@@ -1,5 +1,6 @@
 #include "tenantai/cache/embedding_cache.h"
 
+#include <cstring>
 #include <mutex>
 
 #include "cache/keyed_digest.h"
@@ -7,6 +8,15 @@
 #include "cache/quota_check.h"
 
 namespace tenantai::cache {
+
+namespace {
+constexpr std::string_view kSealKind = "cache.embedding";
+
+struct EmbeddingPayload {
+  std::vector<float> vector;  // empty when sealed
+  std::string sealed;         // the vector's bytes sealed with the tenant's key, when sealing
+};
+}  // namespace
 
 struct EmbeddingCache::Impl {
   explicit Impl(EmbeddingCacheOptions o) : options(std::move(o)) {}
@@ -20,7 +30,7 @@ struct EmbeddingCache::Partition {
   }
   detail::TenantSecret secret;  // immutable: read without the lock
   mutable std::mutex mutex;
-  detail::LruPartition<std::vector<float>> lru;
+  detail::LruPartition<EmbeddingPayload> lru;
 };
 
 EmbeddingCache::EmbeddingCache(EmbeddingCacheOptions options)
@@ -41,29 +51,54 @@ detail::Digest digest_of(const detail::TenantSecret& secret, std::string_view mo
 }
 }  // namespace
 
-std::optional<std::vector<float>> EmbeddingCache::lookup_in(Partition& partition, std::string_view model_id,
-                                                            std::string_view text) {
+std::optional<std::vector<float>> EmbeddingCache::lookup_in(Partition& partition, const TenantContext& context,
+                                                            std::string_view model_id, std::string_view text) {
   detail::require_model_id(model_id, "EmbeddingCache");
   const detail::Digest digest = digest_of(partition.secret, model_id, text);
-  std::lock_guard lock(partition.mutex);
-  const auto* entry = partition.lru.find(digest, impl_->options.clock());
-  if (entry == nullptr) return std::nullopt;
-  return entry->payload;
+  std::string sealed;
+  {
+    std::lock_guard lock(partition.mutex);
+    const auto* entry = partition.lru.find(digest, impl_->options.clock());
+    if (entry == nullptr) return std::nullopt;
+    if (impl_->options.sealer == nullptr) return entry->payload.vector;
+    sealed = entry->payload.sealed;
+  }
+  auto opened = impl_->options.sealer->open(context, kSealKind, detail::to_hex(digest), sealed);
+  if (opened.ok() && (opened.value().empty() || opened.value().size() % sizeof(float) != 0)) {
+    opened = Error(ErrorCode::Tampered, "EmbeddingCache: an opened embedding is not a whole number of floats");
+  }
+  if (!opened.ok()) {
+    std::lock_guard lock(partition.mutex);
+    partition.lru.erase(digest);
+    throw opened.error();
+  }
+  std::vector<float> vector(opened.value().size() / sizeof(float));
+  std::memcpy(vector.data(), opened.value().data(), opened.value().size());
+  sodium_memzero(opened.value().data(), opened.value().size());
+  return vector;
 }
 
-Status EmbeddingCache::store_in(Partition& partition, std::string_view model_id, std::string_view text,
-                                std::span<const float> embedding) {
+Status EmbeddingCache::store_in(Partition& partition, const TenantContext& context, std::string_view model_id,
+                                std::string_view text, std::span<const float> embedding) {
   if (model_id.empty()) return Error(ErrorCode::InvalidArgument, "EmbeddingCache: model id must not be empty");
   if (embedding.empty()) return Error(ErrorCode::InvalidArgument, "EmbeddingCache: embedding must not be empty");
   const detail::Digest digest = digest_of(partition.secret, model_id, text);
-  const std::size_t bytes = embedding.size() * sizeof(float) + model_id.size();
+  EmbeddingPayload payload;
+  if (impl_->options.sealer == nullptr) {
+    payload.vector.assign(embedding.begin(), embedding.end());
+  } else {
+    const std::string_view bytes(reinterpret_cast<const char*>(embedding.data()), embedding.size_bytes());
+    payload.sealed = impl_->options.sealer->seal(context, kSealKind, detail::to_hex(digest), bytes);
+  }
+  const std::size_t bytes =
+      (payload.sealed.empty() ? embedding.size_bytes() : payload.sealed.size()) + model_id.size();
   std::lock_guard lock(partition.mutex);
   if (bytes > partition.lru.quota().max_bytes) {
     return Error(ErrorCode::InvalidArgument, "EmbeddingCache: an embedding of " + std::to_string(bytes) +
                                                  " bytes exceeds the tenant's whole cache quota of " +
                                                  std::to_string(partition.lru.quota().max_bytes) + " bytes");
   }
-  partition.lru.insert(digest, std::vector<float>(embedding.begin(), embedding.end()), bytes,
+  partition.lru.insert(digest, std::move(payload), bytes,
                        detail::expiry_after(impl_->options.clock(), impl_->options.ttl));
   return {};
 }

@@ -127,6 +127,7 @@ Platform::Platform(PlatformOptions options)
   semantic_cache_ = std::make_unique<cache::SemanticCache>(std::move(semantic_options));
   cache::EmbeddingCacheOptions embedding_options;
   embedding_options.quota_for = quota;
+  embedding_options.sealer = sealer_.get();
   embedding_cache_ = std::make_unique<cache::EmbeddingCache>(std::move(embedding_options));
   memory::SqliteMemoryOptions memory_options;
   memory_options.root_dir = memory_dir.string();

@@ -17,6 +17,7 @@
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
 #include "tenantai/core/tenant_partitions.h"
+#include "tenantai/crypto/sealer.h"
 
 namespace tenantai::cache {
 
@@ -25,6 +26,11 @@ struct EmbeddingCacheOptions {
   std::function<CacheQuota(const TenantId&)> quota_for = [](const TenantId&) { return CacheQuota{}; };
   std::chrono::milliseconds ttl{std::chrono::hours(24)};  // zero = no expiry
   std::function<std::chrono::steady_clock::time_point()> clock = [] { return std::chrono::steady_clock::now(); };
+  // Optional: when set, vectors are stored sealed with the tenant's key (kind "cache.embedding",
+  // object id = the entry's key digest) and opened on every hit; an embedding can be inverted
+  // to approximate its text, so it deserves the same protection as the text. Not owned; must
+  // outlive the cache.
+  crypto::Sealer* sealer = nullptr;
 };
 
 // Thread-safe (one lock per tenant partition). Keys are keyed BLAKE2b-256 digests (tenant
@@ -37,19 +43,21 @@ class EmbeddingCache {
   EmbeddingCache& operator=(const EmbeddingCache&) = delete;
 
   // The cached vector of `text` under `model_id` for the scope tenant, or nullopt.
-  // InvalidArgument for an empty model id.
+  // InvalidArgument for an empty model id; with a sealer, a vector that fails to open is
+  // dropped and the error (Tampered / CryptoFailure) is thrown, never returned as a hit.
   template <typename Tag>
   Scoped<std::optional<std::vector<float>>, Tag> lookup(const TenantScope<Tag>& scope,
                                                         std::string_view model_id, std::string_view text) {
-    return scope.bind(lookup_in(*partitions_.get_or_create(scope), model_id, text));
+    return scope.bind(lookup_in(*partitions_.get_or_create(scope), scope.context(), model_id, text));
   }
 
   // Stores the vector (replacing any previous one). InvalidArgument for an empty model id or
-  // vector, or one larger than the tenant's byte quota; nothing stored then.
+  // vector, or one larger than the tenant's byte quota; the sealer's CryptoFailure; nothing
+  // stored then.
   template <typename Tag>
   Status store(const TenantScope<Tag>& scope, std::string_view model_id, std::string_view text,
                std::span<const float> embedding) {
-    return store_in(*partitions_.get_or_create(scope), model_id, text, embedding);
+    return store_in(*partitions_.get_or_create(scope), scope.context(), model_id, text, embedding);
   }
 
   // Drops the scope tenant's entries (counters kept); returns how many.
@@ -66,9 +74,10 @@ class EmbeddingCache {
   struct Impl;       // options and the cache-wide master secret
   struct Partition;  // one tenant's entries, LRU order, quota, counters and lock
 
-  std::optional<std::vector<float>> lookup_in(Partition& partition, std::string_view model_id, std::string_view text);
-  Status store_in(Partition& partition, std::string_view model_id, std::string_view text,
-                  std::span<const float> embedding);
+  std::optional<std::vector<float>> lookup_in(Partition& partition, const TenantContext& context,
+                                              std::string_view model_id, std::string_view text);
+  Status store_in(Partition& partition, const TenantContext& context, std::string_view model_id,
+                  std::string_view text, std::span<const float> embedding);
   static std::size_t flush_in(Partition* partition);
   static CacheStats stats_in(const Partition* partition);
 

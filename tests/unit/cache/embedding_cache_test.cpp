@@ -5,6 +5,7 @@
 #include "manual_clock.h"
 #include "support/error_code.h"
 #include "support/test_auth.h"
+#include "test_sealer.h"
 
 using namespace tenantai;
 using namespace tenantai::cache;
@@ -41,5 +42,34 @@ TEST_CASE("embeddings are cached per tenant, model and exact text", "[cache][emb
     CHECK_FALSE(cache.store(scope, "e5", "x", std::vector<float>{}).ok());
     REQUIRE(cache.store(scope, "e5", "x", va).ok());
     CHECK(cache.flush(scope) == 1);
+  });
+}
+
+TEST_CASE("sealed embeddings round-trip per tenant and are shredded with the tenant's key", "[cache][embedding][sealed]") {
+  test_support::TestSealer sealer;
+  EmbeddingCacheOptions o;
+  o.sealer = &sealer;
+  EmbeddingCache cache(o);
+  const std::vector<float> acme_vec{0.25f, -1.5f, 3.0f, 1e-7f}, globex_vec{9, 8, 7};
+  const auto acme = context_for("acme"), globex = context_for("globex");
+  with_tenant(acme, [&](auto scope) { REQUIRE(cache.store(scope, "e5", "same text", acme_vec).ok()); });
+  with_tenant(globex, [&](auto scope) {
+    CHECK_FALSE(scope.view(cache.lookup(scope, "e5", "same text")).has_value());
+    REQUIRE(cache.store(scope, "e5", "same text", globex_vec).ok());
+  });
+  CHECK(sealer.seals == 2);
+  with_tenant(acme, [&](auto scope) {
+    CHECK(scope.view(cache.lookup(scope, "e5", "same text")).value_or(std::vector<float>{}) == acme_vec);
+  });
+  CHECK(sealer.opens == 1);
+
+  sealer.destroy(acme.tenant());
+  with_tenant(acme, [&](auto scope) {
+    CHECK(code_of([&] { (void)cache.lookup(scope, "e5", "same text"); }) == ErrorCode::CryptoFailure);
+    CHECK(scope.view(cache.stats(scope)).entries == 0);  // dropped, not served again
+    CHECK(code_of([&] { (void)cache.store(scope, "e5", "other", acme_vec); }) == ErrorCode::CryptoFailure);
+  });
+  with_tenant(globex, [&](auto scope) {
+    CHECK(scope.view(cache.lookup(scope, "e5", "same text")).value_or(std::vector<float>{}) == globex_vec);
   });
 }
