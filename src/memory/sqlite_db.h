@@ -44,6 +44,7 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   Statement& bind(int index, std::string_view text);
+  Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind(int index, std::int64_t value);
   Statement& bind_null(int index);
   // true when a row is available, false when done. Throws StorageFailure.
@@ -54,6 +55,7 @@ class Statement {
 
   std::int64_t int64(int column) const noexcept { return sqlite3_column_int64(stmt_, column); }
   bool is_null(int column) const noexcept { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+  // The column's bytes (TEXT or BLOB), empty for NULL.
   std::string text(int column) const;
 
  private:

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "memory/content_sealing.h"
 #include "memory/handle_pool.h"
 #include "memory/memory_rules.h"
 #include "memory/sqlite_db.h"
@@ -14,6 +15,7 @@
 
 namespace tenantai::memory {
 
+using detail::ContentColumns;
 using detail::Statement;
 using detail::TenantDatabase;
 using detail::Transaction;
@@ -25,14 +27,28 @@ std::int64_t to_ms(std::chrono::system_clock::time_point t) {
 std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
+
+// The id AUTOINCREMENT would give the next row (ids are never reused, even after erasure), so
+// sealed content can be bound to its row id before the row exists. Use inside the transaction.
+constexpr const char* kNextMessageId =
+    "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0), "
+    "ifnull((SELECT max(id) FROM messages), 0)) + 1";
+constexpr const char* kNextFactId =
+    "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'facts'), 0), "
+    "ifnull((SELECT max(id) FROM facts), 0)) + 1";
+std::int64_t next_id(detail::SqliteDb& db, const char* sql) {
+  Statement s(db, sql);
+  if (!s.step()) db.fail(SQLITE_ERROR, "next row id");
+  return s.int64(0);
+}
 }  // namespace
 
 struct SqliteMemoryStore::Impl {
   explicit Impl(SqliteMemoryOptions o)
       : options(std::move(o)),
         pool(options.max_open_handles, [this](const TenantId& tenant) {
-          return std::make_shared<TenantDatabase>(path_of(tenant), tenant, options.sync_full, options.busy_timeout,
-                                                  open_count);
+          return std::make_shared<TenantDatabase>(path_of(tenant), tenant, options.sync_full,
+                                                  options.sealer != nullptr, options.busy_timeout, open_count);
         }) {}
 
   std::string path_of(const TenantId& tenant) const {
@@ -49,6 +65,8 @@ struct SqliteMemoryStore::Impl {
       return f(handle->db);
     }
   }
+
+  ContentColumns columns(const TenantContext& context) const { return {options.sealer, context}; }
 
   SqliteMemoryOptions options;
   std::atomic<std::size_t> open_count{0};
@@ -151,18 +169,21 @@ std::vector<std::int64_t> SqliteMemoryStore::do_append(const TenantContext& cont
   for (const auto& m : messages) detail::check_message(m);
   const std::int64_t now = to_ms(impl_->options.clock());
   return impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {
+    auto columns = impl_->columns(context);
     std::vector<std::int64_t> ids;
     ids.reserve(messages.size());
     Transaction tx(db);
+    std::int64_t id = next_id(db, kNextMessageId);
     Statement insert(db,
-                     "INSERT INTO messages(user, agent, session, role, content, input_tokens, output_tokens, "
-                     "created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+                     "INSERT INTO messages(id, user, agent, session, role, content, input_tokens, output_tokens, "
+                     "created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const auto& m : messages) {
-      insert.bind(1, where.user).bind(2, where.agent).bind(3, where.session).bind(4, m.role).bind(5, m.content);
-      insert.bind(6, m.input_tokens).bind(7, m.output_tokens).bind(8, now);
+      insert.bind(1, id).bind(2, where.user).bind(3, where.agent).bind(4, where.session).bind(5, m.role);
+      columns.bind(insert, 6, detail::kMessageKind, detail::message_object_id(where, id, m.role), m.content);
+      insert.bind(7, m.input_tokens).bind(8, m.output_tokens).bind(9, now);
       insert.run();
       insert.reset();
-      ids.push_back(db.last_insert_rowid());
+      ids.push_back(id++);
     }
     tx.commit();
     return ids;
@@ -193,9 +214,12 @@ std::vector<Message> SqliteMemoryStore::do_messages(const TenantContext& context
                 "WHERE user = ? AND agent = ? AND session = ? ORDER BY id DESC LIMIT ?");
     s.bind(1, where.user).bind(2, where.agent).bind(3, where.session);
     s.bind(4, last_n == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(last_n));
+    auto columns = impl_->columns(context);
     std::vector<Message> out;
     while (s.step()) {
-      out.push_back(Message{s.int64(0), where, s.text(1), s.text(2), s.int64(3), s.int64(4), from_ms(s.int64(5))});
+      Message m{s.int64(0), where, s.text(1), {}, s.int64(3), s.int64(4), from_ms(s.int64(5))};
+      m.content = columns.read(s, 2, detail::kMessageKind, detail::message_object_id(where, m.id, m.role), db);
+      out.push_back(std::move(m));
     }
     std::reverse(out.begin(), out.end());
     return out;
@@ -212,18 +236,25 @@ std::int64_t SqliteMemoryStore::do_add_fact(const TenantContext& context, std::s
   if (!detail::acts_for(context, user)) detail::deny(context, user, "write");
   const std::int64_t now = to_ms(impl_->options.clock());
   return impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {
+    auto columns = impl_->columns(context);
+    Transaction tx(db);
+    const std::int64_t id = next_id(db, kNextFactId);
+    const std::string object_id = detail::fact_object_id(user, agent, id);
     Statement s(db,
-                "INSERT INTO facts(user, agent, content, source, message_id, session, created_at) "
-                "VALUES(?, ?, ?, ?, ?, ?, ?)");
-    s.bind(1, user).bind(2, agent).bind(3, content).bind(4, provenance.source);
+                "INSERT INTO facts(id, user, agent, content, source, message_id, session, created_at) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, id).bind(2, user).bind(3, agent);
+    columns.bind(s, 4, detail::kFactKind, object_id, content);
+    columns.bind(s, 5, detail::kFactSourceKind, object_id, provenance.source);
     if (provenance.message_id) {
-      s.bind(5, *provenance.message_id);
+      s.bind(6, *provenance.message_id);
     } else {
-      s.bind_null(5);
+      s.bind_null(6);
     }
-    s.bind(6, provenance.session).bind(7, now);
+    s.bind(7, provenance.session).bind(8, now);
     s.run();
-    return db.last_insert_rowid();
+    tx.commit();
+    return id;
   });
 }
 
@@ -237,14 +268,16 @@ std::vector<Fact> SqliteMemoryStore::do_facts(const TenantContext& context, std:
                 "SELECT id, content, source, message_id, session, created_at FROM facts "
                 "WHERE user = ? AND agent = ? ORDER BY id");
     s.bind(1, user).bind(2, agent);
+    auto columns = impl_->columns(context);
     std::vector<Fact> out;
     while (s.step()) {
       Fact f;
       f.id = s.int64(0);
       f.user = user;
       f.agent = agent;
-      f.content = s.text(1);
-      f.provenance.source = s.text(2);
+      const std::string object_id = detail::fact_object_id(user, agent, f.id);
+      f.content = columns.read(s, 1, detail::kFactKind, object_id, db);
+      f.provenance.source = columns.read(s, 2, detail::kFactSourceKind, object_id, db);
       if (!s.is_null(3)) f.provenance.message_id = s.int64(3);
       f.provenance.session = s.text(4);
       f.created_at = from_ms(s.int64(5));
@@ -261,11 +294,14 @@ void SqliteMemoryStore::do_put_summary(const TenantContext& context, const Memor
   if (!detail::acts_for(context, where.user)) detail::deny(context, where.user, "write");
   const std::int64_t now = to_ms(impl_->options.clock());
   impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {
+    auto columns = impl_->columns(context);
     Statement s(db,
                 "INSERT INTO summaries(user, agent, session, content, covers_up_to, updated_at) VALUES(?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(user, agent, session) DO UPDATE SET content = excluded.content, "
                 "covers_up_to = excluded.covers_up_to, updated_at = excluded.updated_at");
-    s.bind(1, where.user).bind(2, where.agent).bind(3, where.session).bind(4, content).bind(5, covers_up_to).bind(6, now);
+    s.bind(1, where.user).bind(2, where.agent).bind(3, where.session);
+    columns.bind(s, 4, detail::kSummaryKind, detail::summary_object_id(where), content);
+    s.bind(5, covers_up_to).bind(6, now);
     s.run();
   });
 }
@@ -277,7 +313,8 @@ std::optional<Summary> SqliteMemoryStore::do_summary(const TenantContext& contex
     Statement s(db, "SELECT content, covers_up_to, updated_at FROM summaries WHERE user = ? AND agent = ? AND session = ?");
     s.bind(1, where.user).bind(2, where.agent).bind(3, where.session);
     if (!s.step()) return std::nullopt;
-    return Summary{where, s.text(0), s.int64(1), from_ms(s.int64(2))};
+    auto content = impl_->columns(context).read(s, 0, detail::kSummaryKind, detail::summary_object_id(where), db);
+    return Summary{where, std::move(content), s.int64(1), from_ms(s.int64(2))};
   });
 }
 
@@ -350,6 +387,7 @@ std::size_t SqliteMemoryStore::do_apply_retention(const TenantContext& context, 
 std::string SqliteMemoryStore::do_export_jsonl(const TenantContext& context) {
   if (!detail::is_admin(context)) detail::deny_admin(context, "export the tenant's memory");
   return impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {
+    auto columns = impl_->columns(context);
     std::string out;
     auto line = [&out](const nlohmann::json& j) {
       out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -360,22 +398,35 @@ std::string SqliteMemoryStore::do_export_jsonl(const TenantContext& context) {
                 "SELECT id, user, agent, session, role, content, input_tokens, output_tokens, created_at "
                 "FROM messages ORDER BY id");
     while (m.step()) {
-      line({{"type", "message"}, {"id", m.int64(0)}, {"user", m.text(1)}, {"agent", m.text(2)},
-            {"session", m.text(3)}, {"role", m.text(4)}, {"content", m.text(5)}, {"input_tokens", m.int64(6)},
+      const MemoryScope where{m.text(1), m.text(2), m.text(3)};
+      const std::string role = m.text(4);
+      const std::string content =
+          columns.read(m, 5, detail::kMessageKind, detail::message_object_id(where, m.int64(0), role), db);
+      line({{"type", "message"}, {"id", m.int64(0)}, {"user", where.user}, {"agent", where.agent},
+            {"session", where.session}, {"role", role}, {"content", content}, {"input_tokens", m.int64(6)},
             {"output_tokens", m.int64(7)}, {"created_at_ms", m.int64(8)}});
     }
     Statement f(db, "SELECT id, user, agent, content, source, message_id, session, created_at FROM facts ORDER BY id");
     while (f.step()) {
-      nlohmann::json j = {{"type", "fact"},         {"id", f.int64(0)},       {"user", f.text(1)},
-                          {"agent", f.text(2)},     {"content", f.text(3)},   {"source", f.text(4)},
-                          {"message_id", nullptr},  {"session", f.text(6)},   {"created_at_ms", f.int64(7)}};
+      const std::string object_id = detail::fact_object_id(f.text(1), f.text(2), f.int64(0));
+      nlohmann::json j = {{"type", "fact"},
+                          {"id", f.int64(0)},
+                          {"user", f.text(1)},
+                          {"agent", f.text(2)},
+                          {"content", columns.read(f, 3, detail::kFactKind, object_id, db)},
+                          {"source", columns.read(f, 4, detail::kFactSourceKind, object_id, db)},
+                          {"message_id", nullptr},
+                          {"session", f.text(6)},
+                          {"created_at_ms", f.int64(7)}};
       if (!f.is_null(5)) j["message_id"] = f.int64(5);
       line(j);
     }
     Statement s(db, "SELECT user, agent, session, content, covers_up_to, updated_at FROM summaries ORDER BY user, agent, session");
     while (s.step()) {
-      line({{"type", "summary"}, {"user", s.text(0)}, {"agent", s.text(1)}, {"session", s.text(2)},
-            {"content", s.text(3)}, {"covers_up_to", s.int64(4)}, {"updated_at_ms", s.int64(5)}});
+      const MemoryScope where{s.text(0), s.text(1), s.text(2)};
+      line({{"type", "summary"}, {"user", where.user}, {"agent", where.agent}, {"session", where.session},
+            {"content", columns.read(s, 3, detail::kSummaryKind, detail::summary_object_id(where), db)},
+            {"covers_up_to", s.int64(4)}, {"updated_at_ms", s.int64(5)}});
     }
     Statement g(db, "SELECT owner, grantee FROM grants ORDER BY owner, grantee");
     while (g.step()) line({{"type", "grant"}, {"owner", g.text(0)}, {"grantee", g.text(1)}});

@@ -15,11 +15,13 @@ namespace tenantai::memory::detail {
 inline constexpr int kApplicationId = 0x54414d31;  // "TAM1"
 inline constexpr int kSchemaVersion = 1;
 
-// Use only with `mutex` held. `erased` is set (under the mutex) when the tenant's memory was
+// Opening checks the file (ours, this tenant's, same sealing mode as `sealed`: StorageFailure
+// or IsolationViolation naming the file otherwise, with nothing written) or creates it,
+// recording the owner and the sealing mode. Use only with `mutex` held. `erased` is set (under the mutex) when the tenant's memory was
 // erased; later users must not touch the connection.
 struct TenantDatabase {
-  TenantDatabase(const std::string& path, const TenantId& tenant, bool sync_full, std::chrono::milliseconds busy,
-                 std::atomic<std::size_t>& open_counter);
+  TenantDatabase(const std::string& path, const TenantId& tenant, bool sync_full, bool sealed,
+                 std::chrono::milliseconds busy, std::atomic<std::size_t>& open_counter);
   ~TenantDatabase();
   TenantDatabase(const TenantDatabase&) = delete;
   TenantDatabase& operator=(const TenantDatabase&) = delete;

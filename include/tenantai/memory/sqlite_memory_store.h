@@ -16,6 +16,7 @@
 
 #include "tenantai/core/system_scope.h"
 #include "tenantai/core/tenant_id.h"
+#include "tenantai/crypto/sealer.h"
 #include "tenantai/memory/memory_store.h"
 
 namespace tenantai::memory {
@@ -29,13 +30,30 @@ struct SqliteMemoryOptions {
   std::chrono::milliseconds busy_timeout{5000};
   // Wall clock for created_at and retention; injectable for tests.
   std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
+  // Optional sealing with the tenant's key (crypto-shredding). Not owned; must outlive the
+  // store; called concurrently for different tenants (Sealer implementations are thread-safe).
+  // When set, every piece of user text — message, fact and summary content, fact provenance
+  // source — is stored as a BLOB sealed for the calling context, with kind "memory.message",
+  // "memory.fact", "memory.fact-source" or "memory.summary" and an object id binding the scope
+  // (and the row id and role for messages, the row id for facts), so a row copied to another
+  // scope, row or tenant file fails to open. Ids, roles, scopes, provenance session and message
+  // id, token counts and timestamps stay plain (queries and retention need them).
+  // Failures: a seal that throws (CryptoFailure: key destroyed) rolls the write back; a read of
+  // a row that does not open throws the sealer's error (Tampered, CryptoFailure) naming the file
+  // — never ciphertext, never a silently skipped row. Export fails the same way; retention,
+  // erase_user and erase_tenant never open anything, so they work after the key is destroyed.
+  // The mode is recorded in each database when it is created (files from before sealing existed
+  // are plaintext); a store configured the other way refuses the file with StorageFailure
+  // naming it, and leaves it unchanged.
+  crypto::Sealer* sealer = nullptr;
 };
 
 // Thread-safe. Each tenant's database stores its own tenant id (table meta) and a tenantai
 // application id; opening a file that is not a tenantai memory database fails with
 // StorageFailure naming the file, and one that belongs to another tenant (renamed or copied)
 // with IsolationViolation — it is never read or written.
-// erase_tenant() removes the files; a call racing with it may write into the removed file and
+// erase_tenant() removes the files (with sealing, destroying the tenant's key in the sealer
+// also makes any copy of them unreadable); a call racing with it may write into the removed file and
 // that write is lost (erasure wins).
 class SqliteMemoryStore final : public MemoryStore {
  public:
