@@ -132,6 +132,7 @@ Platform::Platform(PlatformOptions options)
   memory::SqliteMemoryOptions memory_options;
   memory_options.root_dir = memory_dir.string();
   memory_options.max_open_handles = options_.memory_handles;
+  memory_options.sealer = sealer_.get();
   memory_ = std::make_unique<memory::SqliteMemoryStore>(std::move(memory_options));
 
   prompts_.publish(answer_template());
