@@ -30,4 +30,9 @@ Error::Error(ErrorCode code, std::string message)
   what_.append(message_);
 }
 
+Error::Error(ErrorCode code, std::string message, std::chrono::milliseconds retry_after)
+    : Error(code, std::move(message)) {
+  retry_after_ = retry_after.count() > 0 ? retry_after : std::chrono::milliseconds(0);
+}
+
 }  // namespace tenantai

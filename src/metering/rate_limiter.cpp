@@ -24,11 +24,12 @@ Result<RateDecision> RateLimiter::decide_impl(const TenantContext& context, std:
 }
 
 void RateLimiter::throw_denied(const TenantContext& context, const RateDecision& d) {
-  const std::string retry = d.retry_after == std::chrono::nanoseconds::max()
-                                ? std::string("never (request exceeds the burst size)")
-                                : std::to_string(std::chrono::ceil<std::chrono::milliseconds>(d.retry_after).count()) + " ms";
-  throw Error(ErrorCode::RateLimited, "tenant \"" + context.tenant().str() + "\" exceeded " + d.limit +
-                                          "; retry after " + retry);
+  const bool never = d.retry_after == std::chrono::nanoseconds::max();
+  const auto wait = never ? std::chrono::milliseconds(0) : std::chrono::ceil<std::chrono::milliseconds>(d.retry_after);
+  const std::string retry = never ? std::string("never (request exceeds the burst size)")
+                                  : std::to_string(wait.count()) + " ms";
+  throw Error(ErrorCode::RateLimited,
+              "tenant \"" + context.tenant().str() + "\" exceeded " + d.limit + "; retry after " + retry, wait);
 }
 
 }  // namespace tenantai::metering

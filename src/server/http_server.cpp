@@ -92,7 +92,12 @@ HttpResponse HttpResponse::error(int status, std::string_view code, std::string_
 }
 
 HttpResponse HttpResponse::error(const Error& e) {
-  return error(http_status_for(e.code()), to_string(e.code()), e.message());
+  if (e.retry_after().count() <= 0) return error(http_status_for(e.code()), to_string(e.code()), e.message());
+  const long long ms = e.retry_after().count();
+  nlohmann::json j = {{"error", {{"code", to_string(e.code())}, {"message", e.message()}, {"retry_after_ms", ms}}}};
+  HttpResponse r = json(http_status_for(e.code()), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  r.headers.emplace_back("Retry-After", std::to_string((ms + 999) / 1000));  // whole seconds, rounded up
+  return r;
 }
 
 int http_status_for(ErrorCode code) noexcept {

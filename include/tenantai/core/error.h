@@ -2,6 +2,7 @@
 // expected outcomes on hot paths without exceptions (g++ 12 has no std::expected at C++20).
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -35,15 +36,21 @@ std::string_view to_string(ErrorCode code) noexcept;
 class Error : public std::exception {
  public:
   Error(ErrorCode code, std::string message);
+  // With a retry hint (RateLimited, Unavailable): how long the caller should wait before trying
+  // again; negative values are stored as zero.
+  Error(ErrorCode code, std::string message, std::chrono::milliseconds retry_after);
 
   ErrorCode code() const noexcept { return code_; }
   const std::string& message() const noexcept { return message_; }
   const char* what() const noexcept override { return what_.c_str(); }
+  // The retry hint; zero when the failure gave none (e.g. it will never succeed as sent).
+  std::chrono::milliseconds retry_after() const noexcept { return retry_after_; }
 
  private:
   ErrorCode code_;
   std::string message_;
   std::string what_;
+  std::chrono::milliseconds retry_after_{0};
 };
 
 // Either a T or an Error. value() throws the Error when there is none, so callers who do not

@@ -42,7 +42,8 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (e.g. Retry-After)
 
   static HttpResponse json(int status, std::string body);
-  // {"error":{"code":"<code>","message":"<message>"}} with the status for the code.
+  // {"error":{"code":"<code>","message":"<message>"}} with the status for the code; an error
+  // with a retry hint (e.g. RateLimited) also gets "retry_after_ms" and a Retry-After header.
   static HttpResponse error(const Error& error);
   static HttpResponse error(int status, std::string_view code, std::string_view message);
 };

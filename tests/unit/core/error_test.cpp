@@ -38,3 +38,14 @@ TEST_CASE("Status and every error code have names", "[core][error]") {
     CHECK(tenantai::to_string(code) != "Unknown");
   }
 }
+
+TEST_CASE("an error carries a retry hint only when given one, never negative", "[core][error]") {
+  using namespace std::chrono_literals;
+  CHECK(Error(ErrorCode::RateLimited, "slow down").retry_after() == 0ms);
+  const Error hinted(ErrorCode::RateLimited, "slow down", 1500ms);
+  CHECK(hinted.retry_after() == 1500ms);
+  CHECK(std::string(hinted.what()) == "RateLimited: slow down");
+  CHECK(Error(ErrorCode::Unavailable, "x", -5ms).retry_after() == 0ms);
+  const Error copy = hinted;  // the hint survives copies (errors are rethrown across layers)
+  CHECK(copy.retry_after() == 1500ms);
+}

@@ -94,6 +94,9 @@ TEST_CASE("admit throws RateLimited naming the limit - unknown tenants fail clos
     } catch (const Error& e) {
       CHECK(e.code() == ErrorCode::RateLimited);
       CHECK_THAT(e.message(), Catch::Contains("requests_per_minute") && Catch::Contains("retry after"));
+      // The same wait as a value, for Retry-After headers: at most one refill interval (1 s).
+      CHECK(e.retry_after() > std::chrono::milliseconds(0));
+      CHECK(e.retry_after() <= std::chrono::milliseconds(1000));
     }
     return 0;
   });

@@ -171,3 +171,35 @@ TEST_CASE("tenant api: export and offboarding through HTTP; the other tenant is 
   CHECK(beta.status == 200);
   CHECK(beta.body.find("BETA-CANARY-2") != std::string::npos);
 }
+
+TEST_CASE("a rate-limited request gets 429 with Retry-After and the other tenants are still served", "[server][api]") {
+  Server s;
+  {
+    SystemScope system(s.platform->access_recorder(), "test", "provision a tightly limited tenant");
+    pipeline::TenantConfig config{TenantId("gamma")};
+    config.tier = "standard";
+    config.models.model = "echo-small";
+    config.quotas.requests_per_minute = 2;  // bucket of 2, refilled one request per 30 s
+    config.api_keys.push_back({"user", {"staff"}, {}, key_for("gammaUser")});
+    s.registry->onboard(system, config);
+  }
+  const json query = {{"query", "anything"}, {"k", 2}};
+  REQUIRE(s.call(key_for("gammaUser"), "POST", "/v1/query", query).status == 200);
+  REQUIRE(s.call(key_for("gammaUser"), "POST", "/v1/query", query).status == 200);
+  auto limited = s.call(key_for("gammaUser"), "POST", "/v1/query", query);
+  REQUIRE(limited.status == 429);
+  CHECK(code_of(limited) == "RateLimited");
+  REQUIRE(limited.headers.count("retry-after") == 1);
+  const int seconds = std::stoi(limited.headers["retry-after"]);
+  CHECK(seconds >= 1);
+  CHECK(seconds <= 30);
+  const auto body = json::parse(limited.body);
+  const long long ms = body["error"].value("retry_after_ms", 0LL);
+  CHECK(ms > 0);
+  CHECK((ms + 999) / 1000 == seconds);
+  // Another tenant's bucket is its own; an error without a hint has no header.
+  CHECK(s.call(key_for("alphaViewer"), "POST", "/v1/query", query).status == 200);
+  auto unauthenticated = s.call(key_for("nobody"), "POST", "/v1/query", query);
+  CHECK(unauthenticated.status == 401);
+  CHECK(unauthenticated.headers.count("retry-after") == 0);
+}
