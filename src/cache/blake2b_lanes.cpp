@@ -55,7 +55,15 @@ void hash_one_by_one(const PreparedBlake2bKey& key, const std::string_view* mess
 
 }  // namespace
 
-PreparedBlake2bKey::PreparedBlake2bKey(const unsigned char* key32) noexcept {
+PreparedBlake2bKey::PreparedBlake2bKey(const unsigned char* key32) noexcept { prepare(key32); }
+
+PreparedBlake2bKey::PreparedBlake2bKey(const MasterSecret& master, const TenantId& tenant) noexcept {
+  TenantSecret secret;  // zeroed when it goes out of scope
+  master.derive(tenant, secret);
+  prepare(secret.data());
+}
+
+void PreparedBlake2bKey::prepare(const unsigned char* key32) noexcept {
   std::memcpy(key_, key32, sizeof key_);
   for (int i = 0; i < 8; ++i) chain_[i] = kBlake2bIv[i];
   chain_[0] ^= 0x01010000ULL ^ (32ULL << 8) ^ 32ULL;  // depth 1, fanout 1, 32-byte key, 32-byte digest

@@ -34,6 +34,8 @@ inline constexpr unsigned char kBlake2bSigma[12][16] = {
 class PreparedBlake2bKey {
  public:
   explicit PreparedBlake2bKey(const unsigned char* key32) noexcept;
+  // The tenant's cache-key secret derived from `master` (MasterSecret::derive), prepared.
+  PreparedBlake2bKey(const MasterSecret& master, const TenantId& tenant) noexcept;
   ~PreparedBlake2bKey();
   PreparedBlake2bKey(const PreparedBlake2bKey&) = delete;
   PreparedBlake2bKey& operator=(const PreparedBlake2bKey&) = delete;
@@ -43,6 +45,8 @@ class PreparedBlake2bKey {
   const std::uint64_t* chain() const noexcept { return chain_; }
 
  private:
+  void prepare(const unsigned char* key32) noexcept;
+
   unsigned char key_[32];
   std::uint64_t chain_[8];
 };

@@ -6,6 +6,7 @@
 #include "cache/keyed_digest.h"
 #include "cache/lru_partition.h"
 #include "cache/quota_check.h"
+#include "cache/sealed_entry.h"
 
 namespace tenantai::cache {
 
@@ -63,18 +64,14 @@ std::optional<std::vector<float>> EmbeddingCache::lookup_in(Partition& partition
     if (impl_->options.sealer == nullptr) return entry->payload.vector;
     sealed = entry->payload.sealed;
   }
-  auto opened = impl_->options.sealer->open(context, kSealKind, detail::to_hex(digest), sealed);
-  if (opened.ok() && (opened.value().empty() || opened.value().size() % sizeof(float) != 0)) {
-    opened = Error(ErrorCode::Tampered, "EmbeddingCache: an opened embedding is not a whole number of floats");
+  std::string plain = detail::open_or_drop(*impl_->options.sealer, partition, context, kSealKind, digest, sealed);
+  if (plain.empty() || plain.size() % sizeof(float) != 0) {
+    detail::drop_and_throw(partition, digest,
+                           Error(ErrorCode::Tampered, "EmbeddingCache: an opened embedding is not a whole number of floats"));
   }
-  if (!opened.ok()) {
-    std::lock_guard lock(partition.mutex);
-    partition.lru.erase(digest);
-    throw opened.error();
-  }
-  std::vector<float> vector(opened.value().size() / sizeof(float));
-  std::memcpy(vector.data(), opened.value().data(), opened.value().size());
-  sodium_memzero(opened.value().data(), opened.value().size());
+  std::vector<float> vector(plain.size() / sizeof(float));
+  std::memcpy(vector.data(), plain.data(), plain.size());
+  sodium_memzero(plain.data(), plain.size());
   return vector;
 }
 

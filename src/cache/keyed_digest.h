@@ -105,7 +105,8 @@ void feed_normalised_tail(Sink& sink, std::string_view text) {
 // Streaming keyed BLAKE2b-256 (libsodium) over feed_framed / feed_normalised_tail bytes.
 class KeyedDigest {
  public:
-  explicit KeyedDigest(const TenantSecret& secret) noexcept;
+  explicit KeyedDigest(const unsigned char* key32) noexcept;
+  explicit KeyedDigest(const TenantSecret& secret) noexcept : KeyedDigest(secret.data()) {}
   void add_framed(std::string_view part) noexcept { feed_framed(*this, part); }
   void add_normalised_tail(std::string_view text) noexcept { feed_normalised_tail(*this, text); }
   Digest finish() noexcept;

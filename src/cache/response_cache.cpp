@@ -7,6 +7,7 @@
 #include "cache/keyed_digest.h"
 #include "cache/lru_partition.h"
 #include "cache/quota_check.h"
+#include "cache/sealed_entry.h"
 
 namespace tenantai::cache {
 
@@ -26,19 +27,12 @@ struct ResponseCache::Impl {
   detail::MasterSecret master;
 };
 
-namespace {
-const unsigned char* derive_into(const detail::MasterSecret& master, const TenantId& tenant,
-                                 detail::TenantSecret& secret) {
-  master.derive(tenant, secret);
-  return secret.data();
-}
-}  // namespace
-
 struct ResponseCache::Partition {
   Partition(const detail::MasterSecret& master, const TenantId& tenant, CacheQuota quota)
-      : prepared(derive_into(master, tenant, secret)), lru(quota) {}
-  detail::TenantSecret secret;          // immutable: read without the lock
-  detail::PreparedBlake2bKey prepared;  // the same secret, key block absorbed (lookup_many)
+      : key(master, tenant), lru(quota) {}
+  // The tenant's cache-key secret (key block absorbed for lookup_many). Immutable: read
+  // without the lock.
+  detail::PreparedBlake2bKey key;
   mutable std::mutex mutex;
   detail::LruPartition<ResponsePayload> lru;
   bool opted_out = false;
@@ -64,8 +58,8 @@ void feed_key(Sink& sink, const ResponseKey& key) {
   detail::feed_normalised_tail(sink, key.input);
 }
 
-detail::Digest digest_of(const detail::TenantSecret& secret, const ResponseKey& key) {
-  detail::KeyedDigest d(secret);
+detail::Digest digest_of(const detail::PreparedBlake2bKey& secret, const ResponseKey& key) {
+  detail::KeyedDigest d(secret.key());
   feed_key(d, key);
   return d.finish();
 }
@@ -77,7 +71,7 @@ constexpr std::size_t kBatchStep = 64;
 std::optional<std::string> ResponseCache::lookup_in(Partition& partition, const TenantContext& context,
                                                     const ResponseKey& key) {
   detail::require_model_id(key.model_id, "ResponseCache");
-  const detail::Digest digest = digest_of(partition.secret, key);
+  const detail::Digest digest = digest_of(partition.key, key);
   std::string value;
   {
     std::lock_guard lock(partition.mutex);
@@ -90,13 +84,7 @@ std::optional<std::string> ResponseCache::lookup_in(Partition& partition, const 
     value = entry->payload.value;
   }
   if (impl_->options.sealer == nullptr) return value;
-  auto opened = impl_->options.sealer->open(context, kSealKind, detail::to_hex(digest), value);
-  if (!opened.ok()) {
-    std::lock_guard lock(partition.mutex);
-    partition.lru.erase(digest);
-    throw opened.error();
-  }
-  return std::move(opened).value();
+  return detail::open_or_drop(*impl_->options.sealer, partition, context, kSealKind, digest, value);
 }
 
 std::vector<std::optional<std::string>> ResponseCache::lookup_many_in(Partition& partition,
@@ -120,7 +108,7 @@ std::vector<std::optional<std::string>> ResponseCache::lookup_many_in(Partition&
       const std::size_t begin = i == 0 ? 0 : ends[i - 1];
       messages[i] = std::string_view(bytes).substr(begin, ends[i] - begin);
     }
-    detail::blake2b256_many(partition.prepared, messages, n, digests);
+    detail::blake2b256_many(partition.key, messages, n, digests);
     {
       std::lock_guard lock(partition.mutex);
       if (partition.opted_out) {
@@ -135,14 +123,7 @@ std::vector<std::optional<std::string>> ResponseCache::lookup_many_in(Partition&
     if (impl_->options.sealer == nullptr) continue;
     for (std::size_t i = 0; i < n; ++i) {
       auto& value = results[start + i];
-      if (!value) continue;
-      auto opened = impl_->options.sealer->open(context, kSealKind, detail::to_hex(digests[i]), *value);
-      if (!opened.ok()) {
-        std::lock_guard lock(partition.mutex);
-        partition.lru.erase(digests[i]);
-        throw opened.error();
-      }
-      value = std::move(opened).value();
+      if (value) value = detail::open_or_drop(*impl_->options.sealer, partition, context, kSealKind, digests[i], *value);
     }
   }
   return results;
@@ -151,7 +132,7 @@ std::vector<std::optional<std::string>> ResponseCache::lookup_many_in(Partition&
 Status ResponseCache::store_in(Partition& partition, const TenantContext& context, const ResponseKey& key,
                                std::string_view response) {
   if (key.model_id.empty()) return Error(ErrorCode::InvalidArgument, "ResponseCache: model id must not be empty");
-  const detail::Digest digest = digest_of(partition.secret, key);
+  const detail::Digest digest = digest_of(partition.key, key);
   {
     std::lock_guard lock(partition.mutex);
     if (partition.opted_out) return {};

@@ -86,17 +86,23 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   return r;
 }
 
-HttpResponse HttpResponse::error(int status, std::string_view code, std::string_view message) {
+namespace {
+// {"error":{"code":…,"message":…[,"retry_after_ms":…]}}; invalid UTF-8 in the message is replaced.
+std::string error_body(std::string_view code, std::string_view message, long long retry_after_ms) {
   nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
-  return json(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (retry_after_ms > 0) j["error"]["retry_after_ms"] = retry_after_ms;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+}  // namespace
+
+HttpResponse HttpResponse::error(int status, std::string_view code, std::string_view message) {
+  return json(status, error_body(code, message, 0));
 }
 
 HttpResponse HttpResponse::error(const Error& e) {
-  if (e.retry_after().count() <= 0) return error(http_status_for(e.code()), to_string(e.code()), e.message());
   const long long ms = e.retry_after().count();
-  nlohmann::json j = {{"error", {{"code", to_string(e.code())}, {"message", e.message()}, {"retry_after_ms", ms}}}};
-  HttpResponse r = json(http_status_for(e.code()), j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  r.headers.emplace_back("Retry-After", std::to_string((ms + 999) / 1000));  // whole seconds, rounded up
+  HttpResponse r = json(http_status_for(e.code()), error_body(to_string(e.code()), e.message(), ms));
+  if (ms > 0) r.headers.emplace_back("Retry-After", std::to_string((ms + 999) / 1000));  // whole seconds, rounded up
   return r;
 }
 
