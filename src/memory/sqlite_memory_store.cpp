@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <system_error>
 
 #include "memory/content_sealing.h"
@@ -28,16 +30,14 @@ std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 
-// The id AUTOINCREMENT would give the next row (ids are never reused, even after erasure), so
-// sealed content can be bound to its row id before the row exists. Use inside the transaction.
-constexpr const char* kNextMessageId =
-    "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0), "
-    "ifnull((SELECT max(id) FROM messages), 0)) + 1";
-constexpr const char* kNextFactId =
-    "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'facts'), 0), "
-    "ifnull((SELECT max(id) FROM facts), 0)) + 1";
-std::int64_t next_id(detail::SqliteDb& db, const char* sql) {
-  Statement s(db, sql);
+// The id AUTOINCREMENT would give the next row of `table` ("messages" or "facts": a fixed
+// internal name, never user input); ids are never reused, even after erasure, so sealed
+// content can be bound to its row id before the row exists. Use inside the transaction.
+std::int64_t next_id(detail::SqliteDb& db, std::string_view table) {
+  const std::string t(table);
+  const std::string sql = "SELECT max(ifnull((SELECT seq FROM sqlite_sequence WHERE name = '" + t + "'), 0), " +
+                          "ifnull((SELECT max(id) FROM " + t + "), 0)) + 1";
+  Statement s(db, sql.c_str());
   if (!s.step()) db.fail(SQLITE_ERROR, "next row id");
   return s.int64(0);
 }
@@ -173,7 +173,7 @@ std::vector<std::int64_t> SqliteMemoryStore::do_append(const TenantContext& cont
     std::vector<std::int64_t> ids;
     ids.reserve(messages.size());
     Transaction tx(db);
-    std::int64_t id = next_id(db, kNextMessageId);
+    std::int64_t id = next_id(db, "messages");
     Statement insert(db,
                      "INSERT INTO messages(id, user, agent, session, role, content, input_tokens, output_tokens, "
                      "created_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -238,7 +238,7 @@ std::int64_t SqliteMemoryStore::do_add_fact(const TenantContext& context, std::s
   return impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {
     auto columns = impl_->columns(context);
     Transaction tx(db);
-    const std::int64_t id = next_id(db, kNextFactId);
+    const std::int64_t id = next_id(db, "facts");
     const std::string object_id = detail::fact_object_id(user, agent, id);
     Statement s(db,
                 "INSERT INTO facts(id, user, agent, content, source, message_id, session, created_at) "
