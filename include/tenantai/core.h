@@ -4,6 +4,7 @@
 #include "tenantai/core/api_key_authenticator.h"
 #include "tenantai/core/authenticator.h"
 #include "tenantai/core/error.h"
+#include "tenantai/core/key_encoding.h"
 #include "tenantai/core/scope.h"
 #include "tenantai/core/system_scope.h"
 #include "tenantai/core/tenant_context.h"

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "tenantai/cache/response_key.h"
 #include "tenantai/core/tenant_id.h"
 
 namespace tenantai::cache::detail {
@@ -122,6 +123,19 @@ struct AppendKeyBytes {
   std::string& out;
   void operator()(const unsigned char* bytes, std::size_t n) { out.append(reinterpret_cast<const char*>(bytes), n); }
 };
+
+// Feeds the bytes of `key` (framed model id, prompt version and parameters, then the normalised
+// input) to a keyed-digest sink: the one definition of what a response key hashes.
+template <typename Sink>
+void feed_response_key(Sink& sink, const ResponseKey& key) {
+  feed_framed(sink, key.model_id);
+  feed_framed(sink, key.prompt_version);
+  feed_framed(sink, key.params);
+  feed_normalised_tail(sink, key.input);
+}
+
+// The same bytes as one string (what the property tests compare before hashing).
+std::string response_key_bytes(const ResponseKey& key);
 
 // Lower-case hex of a digest (object ids for the sealer).
 std::string to_hex(const Digest& digest);

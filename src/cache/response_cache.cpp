@@ -47,20 +47,21 @@ ResponseCache::ResponseCache(ResponseCacheOptions options)
 
 ResponseCache::~ResponseCache() = default;
 
-namespace {
-// Feeds the bytes of `key` (framed model id, prompt version and parameters, then the normalised
-// input) to a keyed-digest sink: the one definition of what a response key hashes.
-template <typename Sink>
-void feed_key(Sink& sink, const ResponseKey& key) {
-  detail::feed_framed(sink, key.model_id);
-  detail::feed_framed(sink, key.prompt_version);
-  detail::feed_framed(sink, key.params);
-  detail::feed_normalised_tail(sink, key.input);
+namespace detail {
+std::string response_key_bytes(const ResponseKey& key) {
+  std::string out;
+  AppendKeyBytes sink{out};
+  feed_response_key(sink, key);
+  return out;
 }
+}  // namespace detail
+
+namespace {
+using detail::feed_response_key;
 
 detail::Digest digest_of(const detail::PreparedBlake2bKey& secret, const ResponseKey& key) {
   detail::KeyedDigest d(secret.key());
-  feed_key(d, key);
+  feed_response_key(d, key);
   return d.finish();
 }
 
@@ -101,7 +102,7 @@ std::vector<std::optional<std::string>> ResponseCache::lookup_many_in(Partition&
     bytes.clear();
     detail::AppendKeyBytes sink{bytes};
     for (std::size_t i = 0; i < n; ++i) {
-      feed_key(sink, keys[start + i]);
+      feed_response_key(sink, keys[start + i]);
       ends[i] = bytes.size();
     }
     for (std::size_t i = 0; i < n; ++i) {

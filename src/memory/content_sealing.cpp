@@ -1,33 +1,22 @@
 #include "memory/content_sealing.h"
 
-#include <initializer_list>
-
 #include "tenantai/core/error.h"
+#include "tenantai/core/key_encoding.h"
 
 namespace tenantai::memory::detail {
 
-namespace {
-std::string length_prefixed(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (std::string_view part : parts) {
-    out += std::to_string(part.size());
-    out += ':';
-    out += part;
-  }
-  return out;
-}
-}  // namespace
+// Object ids are the shared length-prefixed encoding (the bytes sealed files were written with).
 
 std::string message_object_id(const MemoryScope& where, std::int64_t id, std::string_view role) {
-  return length_prefixed({where.user, where.agent, where.session, std::to_string(id), role});
+  return encode_fields({where.user, where.agent, where.session, std::to_string(id), role});
 }
 
 std::string fact_object_id(std::string_view user, std::string_view agent, std::int64_t id) {
-  return length_prefixed({user, agent, std::to_string(id)});
+  return encode_fields({user, agent, std::to_string(id)});
 }
 
 std::string summary_object_id(const MemoryScope& where) {
-  return length_prefixed({where.user, where.agent, where.session});
+  return encode_fields({where.user, where.agent, where.session});
 }
 
 void ContentColumns::bind(Statement& statement, int index, std::string_view kind, std::string_view object_id,
