@@ -14,7 +14,43 @@ bool visible_to(const TenantContext& context, const std::vector<std::string>& ac
   return std::any_of(acl_groups.begin(), acl_groups.end(),
                      [&](const std::string& group) { return context.in_group(group); });
 }
+
+bool may_write_any(const TenantContext& context) {
+  return context.is_system() || context.has_capability(kWriteAnyCapability);
+}
+
+// Throws PermissionDenied when the actor lacks one of `acl_groups`.
+void require_groups(const TenantContext& context, const std::string& id, const std::vector<std::string>& acl_groups,
+                    std::string_view which) {
+  for (const auto& group : acl_groups) {
+    if (!context.in_group(group)) {
+      throw Error(ErrorCode::PermissionDenied,
+                  "actor \"" + escape_for_message(context.actor()) + "\" may not write document \"" +
+                      escape_for_message(id) + "\": " + std::string(which) + " ACL group \"" + escape_for_message(group) +
+                      "\" is not one of the actor's groups (capability " + std::string(kWriteAnyCapability) +
+                      " lifts this)");
+    }
+  }
+}
 }  // namespace
+
+void DocumentLibrary::check_write_locked(const TenantContext& context, const Partition& partition, const std::string& id,
+                                         const std::vector<std::string>& acl_groups) {
+  if (may_write_any(context)) return;
+  require_groups(context, id, acl_groups, "its");
+  auto existing = partition.entries.find(id);
+  if (existing != partition.entries.end()) require_groups(context, id, existing->second.acl_groups, "the existing document's");
+}
+
+void DocumentLibrary::check_write_impl(const TenantContext& context, const Partition* partition, const std::string& id,
+                                       const std::vector<std::string>& acl_groups) {
+  if (partition == nullptr) {
+    if (!may_write_any(context)) require_groups(context, id, acl_groups, "its");
+    return;
+  }
+  std::shared_lock lock(partition->mutex);
+  check_write_locked(context, *partition, id, acl_groups);
+}
 
 void DocumentLibrary::put_impl(const TenantContext& context, Partition& partition, StoredText document,
                                bool seal) {
@@ -33,6 +69,7 @@ void DocumentLibrary::put_impl(const TenantContext& context, Partition& partitio
     entry.body = std::move(document.text);
   }
   std::unique_lock lock(partition.mutex);
+  check_write_locked(context, partition, document.id, entry.acl_groups);
   partition.entries.insert_or_assign(document.id, std::move(entry));
 }
 
@@ -86,9 +123,13 @@ std::vector<StoredText> DocumentLibrary::all_impl(const TenantContext& context, 
   return out;
 }
 
-bool DocumentLibrary::remove_impl(Partition& partition, const std::string& id) {
+bool DocumentLibrary::remove_impl(const TenantContext& context, Partition& partition, const std::string& id) {
   std::unique_lock lock(partition.mutex);
-  return partition.entries.erase(id) > 0;
+  auto it = partition.entries.find(id);
+  if (it == partition.entries.end()) return false;
+  check_write_locked(context, partition, id, {});
+  partition.entries.erase(it);
+  return true;
 }
 
 std::size_t DocumentLibrary::size_of(const Partition& partition) {

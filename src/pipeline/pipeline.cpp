@@ -14,6 +14,7 @@
 #include "tenantai/cache/response_key.h"
 #include "tenantai/inference/hashing_embedder.h"
 #include "tenantai/metering/meter.h"
+#include "pipeline/chat_cache_key.h"
 
 namespace tenantai::pipeline {
 
@@ -38,17 +39,6 @@ std::shared_ptr<const TenantConfig> provisioned(Platform& platform, const Tenant
                 fmt::format("tenant '{}' is not provisioned", escape_for_message(context.tenant().str())));
   }
   return *config;
-}
-
-// The ACL groups change what retrieval returns, so they are part of every cache key: two actors
-// of one tenant with different groups never share a cached answer.
-std::string cache_version(const std::string& prompt_version, const TenantContext& context) {
-  std::string out = prompt_version + "#groups=";
-  for (const auto& group : context.groups()) {
-    out += group;
-    out += ',';
-  }
-  return out;
 }
 
 nlohmann::json answer_to_json(const ChatAnswer& answer) {
@@ -185,13 +175,40 @@ void audit_event(Platform& platform, const TenantScope<Tag>& scope, audit::Audit
   platform.audit().append(scope, std::move(event));
 }
 
-std::string join_ids(const std::vector<std::string>& ids) {
-  std::string out;
-  for (const auto& id : ids) {
-    if (!out.empty()) out += ',';
-    out += id;
+// Ids and names may contain any character, so an audit field holding several of them is JSON
+// (one unambiguous encoding), never a separator-joined string.
+std::string audit_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+namespace {
+
+// One Write event per document (status "ok" or the refusal's code).
+template <typename Tag>
+void audit_write(Platform& platform, const TenantScope<Tag>& scope, const std::string& target, const std::string& text,
+                 std::string_view status) {
+  audit::AuditEvent event;
+  event.operation = audit::Operation::Write;
+  event.target = target;
+  if (!text.empty()) event.input_digest = sha256_hex(text);
+  event.status = std::string(status);
+  audit_event(platform, scope, std::move(event));
+}
+
+// Writes are access-checked like reads, all of a batch before any of it is written; a refusal
+// is audited before it is thrown.
+template <typename Tag>
+void check_writes(Platform& platform, const TenantScope<Tag>& scope, const std::vector<IngestDocument>& documents) {
+  for (const auto& doc : documents) {
+    try {
+      platform.documents().check_write(scope, doc.id, doc.acl_groups);
+    } catch (const Error& error) {
+      audit_write(platform, scope, "document:" + doc.id, doc.text, to_string(error.code()));
+      throw;
+    }
   }
-  return out;
 }
 
 }  // namespace
@@ -203,6 +220,7 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
     check_size(fmt::format("document '{}'", escape_for_message(doc.id)), doc.text.size(), *config);
   }
   return with_tenant(context, [&](auto scope) {
+    check_writes(platform_, scope, documents);
     std::vector<std::string> texts;
     texts.reserve(documents.size());
     for (const auto& doc : documents) texts.push_back(doc.title + "\n" + doc.text);
@@ -210,15 +228,39 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
     if (vectors.size() != documents.size()) throw Error(ErrorCode::Unavailable, "the embedder returned too few vectors");
     for (std::size_t i = 0; i < documents.size(); ++i) {
       const auto& doc = documents[i];
+      // The text first: its write re-checks the ACL atomically, so a refused write touches no vector.
+      try {
+        platform_.documents().put(scope, StoredText{doc.id, doc.title, doc.text, doc.acl_groups}, config->encryption_required);
+      } catch (const Error& error) {
+        if (error.code() == ErrorCode::PermissionDenied) audit_write(platform_, scope, "document:" + doc.id, doc.text, "PermissionDenied");
+        throw;
+      }
       platform_.vectors().upsert(scope, retrieval::Document{doc.id, std::move(vectors[i]), doc.acl_groups, doc.metadata});
-      platform_.documents().put(scope, StoredText{doc.id, doc.title, doc.text, doc.acl_groups}, config->encryption_required);
-      audit::AuditEvent event;
-      event.operation = audit::Operation::Write;
-      event.target = "document:" + doc.id;
-      event.input_digest = sha256_hex(doc.text);
-      audit_event(platform_, scope, std::move(event));
+      audit_write(platform_, scope, "document:" + doc.id, doc.text, "ok");
     }
     return documents.size();
+  });
+}
+
+std::size_t Pipeline::remove_impl(const TenantContext& context, const std::vector<std::string>& ids) {
+  (void)provisioned(platform_, context);
+  return with_tenant(context, [&](auto scope) {
+    std::size_t removed = 0;
+    for (const auto& id : ids) {
+      bool existed = false;
+      try {
+        existed = platform_.documents().remove(scope, id);
+      } catch (const Error& error) {
+        audit_write(platform_, scope, "document:" + id, "", to_string(error.code()));
+        throw;
+      }
+      platform_.vectors().remove(scope, id);
+      if (existed) {
+        ++removed;
+        audit_write(platform_, scope, "document:" + id, "", "ok: removed");
+      }
+    }
+    return removed;
   });
 }
 
@@ -243,7 +285,8 @@ std::vector<Passage> Pipeline::query_impl(const TenantContext& context, const Qu
     (void)platform_.meter().record(scope, usage);
     audit::AuditEvent event;
     event.operation = audit::Operation::Retrieve;
-    event.target = "documents:" + join_ids(ids);
+    event.target = "documents";
+    event.detail = audit_json({{"documents", ids}});
     event.input_digest = sha256_hex(request.text);
     audit_event(platform_, scope, std::move(event));
     return passages;
@@ -288,11 +331,9 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
 
       // 3. caches (stateless requests only)
       const bool cacheable = request.session.empty() && request.use_cache && !config->cache_opt_out;
-      const std::string version = cache_version(prompt.version_id, context);
-      const std::string params = fmt::format("max_tokens={};k={};adapter={}", request.max_tokens, request.k, route.adapter);
-      std::string conversation;
-      for (const auto& m : request.messages) conversation += m.role + ":" + m.content + "\n";
-      const cache::ResponseKey key{route.model, version, params, conversation};
+      const auto cache_key = detail::chat_cache_key({context.tenant(), context.groups(), route.model, route.adapter,
+                                                     prompt.version_id, request.max_tokens, request.k, request.messages});
+      const cache::ResponseKey key = cache_key.response_key();
       std::optional<std::vector<float>> question_vector;
       if (cacheable) {
         std::optional<ChatAnswer> hit;
@@ -303,7 +344,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
           kind = "exact";
         } else if (request.messages.size() == 1) {
           question_vector = embed_text(platform_, scope, question);
-          auto semantic = platform_.semantic_cache().lookup(scope, {route.model, version}, *question_vector);
+          auto semantic = platform_.semantic_cache().lookup(scope, cache_key.semantic_key(), *question_vector);
           if (scope.view(semantic)) {
             hit = answer_from_json(scope.view(semantic)->value);
             kind = "semantic";
@@ -406,7 +447,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
         const std::string value = answer_to_json(answer).dump();
         (void)platform_.response_cache().store(scope, key, value);  // a full cache is not an error
         if (question_vector && request.messages.size() == 1) {
-          (void)platform_.semantic_cache().store(scope, {route.model, version}, *question_vector, value);
+          (void)platform_.semantic_cache().store(scope, cache_key.semantic_key(), *question_vector, value);
         }
       }
       if (!request.session.empty()) {
@@ -418,9 +459,11 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
 
       // 11. audit
       event.output_digest = sha256_hex(answer.text);
-      event.detail = fmt::format("adapter={};citations={};input_tokens={};output_tokens={};cost_micros={}",
-                                 route.adapter.empty() ? "-" : route.adapter, join_ids(answer.citations),
-                                 answer.input_tokens, answer.output_tokens, answer.cost);
+      event.detail = audit_json({{"adapter", route.adapter},
+                                 {"citations", answer.citations},
+                                 {"input_tokens", answer.input_tokens},
+                                 {"output_tokens", answer.output_tokens},
+                                 {"cost_micros", answer.cost}});
       audit_event(platform_, scope, event);
       return answer;
     } catch (const Error& error) {

@@ -71,8 +71,14 @@ std::string time_tag() {
                             .count());
 }
 
-bool constant_time_equal(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+// Compares fixed-length BLAKE2b-256 digests, so the time taken says nothing about the token's
+// length or its first differing byte.
+bool tokens_equal(std::string_view presented, std::string_view expected) {
+  unsigned char a[crypto_generichash_BYTES];
+  unsigned char b[crypto_generichash_BYTES];
+  crypto_generichash(a, sizeof a, reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), nullptr, 0);
+  crypto_generichash(b, sizeof b, reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), nullptr, 0);
+  return sodium_memcmp(a, b, sizeof a) == 0;
 }
 
 }  // namespace
@@ -81,6 +87,7 @@ TenantApi::TenantApi(HttpServer& server, pipeline::Pipeline& pipeline, pipeline:
                      TenantApiOptions options)
     : pipeline_(pipeline), platform_(pipeline.platform()), registry_(registry), options_(std::move(options)) {
   server.route("POST", "/v1/documents", [this](const HttpRequest& r) { return documents(r); });
+  server.route("DELETE", "/v1/documents", [this](const HttpRequest& r) { return remove_document(r); });
   server.route("POST", "/v1/query", [this](const HttpRequest& r) { return query(r); });
   server.route("POST", "/v1/chat", [this](const HttpRequest& r) { return chat(r); });
   server.route("POST", "/v1/chat/completions", [this](const HttpRequest& r) { return chat(r); });
@@ -123,6 +130,16 @@ HttpResponse TenantApi::documents(const HttpRequest& request) {
   }
   const auto count = with_tenant(context, [&](auto scope) { return pipeline_.ingest(scope, documents); });
   return HttpResponse::json(200, json{{"ingested", count}}.dump());
+}
+
+HttpResponse TenantApi::remove_document(const HttpRequest& request) {
+  const auto context = authenticate(request);
+  auto id = request.query.find("id");
+  if (id == request.query.end() || id->second.empty() || id->second.size() > 256) {
+    throw Error(ErrorCode::InvalidArgument, "query parameter \"id\" must name the document (1..256 bytes)");
+  }
+  const auto removed = with_tenant(context, [&](auto scope) { return pipeline_.remove_documents(scope, {id->second}); });
+  return HttpResponse::json(200, json{{"removed", removed}}.dump());
 }
 
 HttpResponse TenantApi::query(const HttpRequest& request) {
@@ -262,7 +279,7 @@ HttpResponse TenantApi::offboard(const HttpRequest& request) {
 }
 
 HttpResponse TenantApi::metrics(const HttpRequest& request) {
-  if (options_.operator_token.empty() || !constant_time_equal(request.bearer_token(), options_.operator_token)) {
+  if (options_.operator_token.empty() || !tokens_equal(request.bearer_token(), options_.operator_token)) {
     throw Error(ErrorCode::Unauthenticated, "/metrics needs the operator token");
   }
   SystemScope system(platform_.access_recorder(), "metrics-scraper", "Prometheus scrape of per-tenant usage counters");

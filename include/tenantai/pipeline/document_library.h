@@ -17,6 +17,9 @@
 
 namespace tenantai::pipeline {
 
+// Capability that lets an actor write documents of ACL groups it does not hold (bulk loaders).
+inline constexpr std::string_view kWriteAnyCapability = "documents:write-any";
+
 // One document as the library returns it. Plain value type.
 struct StoredText {
   std::string id;
@@ -32,9 +35,20 @@ class DocumentLibrary {
   // in put(); nullptr: nothing can be sealed (put with seal = true throws CryptoFailure).
   explicit DocumentLibrary(crypto::Sealer* sealer) : sealer_(sealer) {}
 
-  // Stores (or replaces) a document of the scope's tenant. With `seal`, the text and title are
-  // sealed with the tenant's key (kind "document", object id = the document id). Throws the
-  // sealer's CryptoFailure (e.g. destroyed key); nothing changes then.
+  // Writes are access-checked like reads: the scope's actor may create or replace a document
+  // only when it holds every ACL group of the new document and of the one it replaces (an empty
+  // ACL needs none), or has kWriteAnyCapability, or is a system visit. Throws PermissionDenied
+  // naming the document and the missing group otherwise; nothing changes then.
+  template <typename Tag>
+  void check_write(const TenantScope<Tag>& scope, const std::string& id, const std::vector<std::string>& acl_groups) const {
+    auto partition = partitions_.find(scope);
+    check_write_impl(scope.context(), partition.get(), id, acl_groups);
+  }
+
+  // Stores (or replaces) a document of the scope's tenant after check_write's check, made
+  // atomically with the write. With `seal`, the text and title are sealed with the tenant's key
+  // (kind "document", object id = the document id). Throws PermissionDenied or the sealer's
+  // CryptoFailure (e.g. destroyed key); nothing changes then.
   template <typename Tag>
   void put(const TenantScope<Tag>& scope, StoredText document, bool seal) {
     put_impl(scope.context(), *partitions_.get_or_create(scope), std::move(document), seal);
@@ -59,11 +73,12 @@ class DocumentLibrary {
     return scope.bind(all_impl(scope.context(), *partition));
   }
 
-  // Removes one document; false when there was none.
+  // Removes one document if the scope's actor may write it (check_write's rule, against the
+  // document's ACL); false when there was none. Throws PermissionDenied, removing nothing.
   template <typename Tag>
   bool remove(const TenantScope<Tag>& scope, const std::string& id) {
     auto partition = partitions_.find(scope);
-    return partition && remove_impl(*partition, id);
+    return partition && remove_impl(scope.context(), *partition, id);
   }
 
   // Drops the tenant's whole partition; returns the number of documents it held.
@@ -96,7 +111,11 @@ class DocumentLibrary {
                                    const std::vector<std::string>& ids) const;
   std::vector<StoredText> all_impl(const TenantContext& context, const Partition& partition) const;
   StoredText open_entry(const TenantContext& context, const std::string& id, const Entry& entry) const;
-  static bool remove_impl(Partition& partition, const std::string& id);
+  static void check_write_impl(const TenantContext& context, const Partition* partition, const std::string& id,
+                               const std::vector<std::string>& acl_groups);
+  static void check_write_locked(const TenantContext& context, const Partition& partition, const std::string& id,
+                                 const std::vector<std::string>& acl_groups);
+  static bool remove_impl(const TenantContext& context, Partition& partition, const std::string& id);
   static std::size_t size_of(const Partition& partition);
 
   crypto::Sealer* sealer_;

@@ -87,10 +87,20 @@ class Pipeline {
  public:
   explicit Pipeline(Platform& platform) : platform_(platform) {}
 
-  // Embeds and stores documents (all validated first). Audited as one Write event per document.
+  // Embeds and stores documents (all validated first, ACL write checks included: a batch with one
+  // document the actor may not write writes nothing and throws PermissionDenied). Audited as one
+  // Write event per document, refusals included.
   template <typename Tag>
   std::size_t ingest(const TenantScope<Tag>& scope, const std::vector<IngestDocument>& documents) {
     return ingest_impl(scope.context(), documents);
+  }
+
+  // Removes documents (text and vector) by id; ids that do not exist are skipped. The actor must
+  // be allowed to write each document (DocumentLibrary::check_write): PermissionDenied, audited,
+  // stops at the first refused id. Returns how many were removed; each removal is audited.
+  template <typename Tag>
+  std::size_t remove_documents(const TenantScope<Tag>& scope, const std::vector<std::string>& ids) {
+    return remove_impl(scope.context(), ids);
   }
 
   // Retrieval only: the tenant's passages the actor may read, best first.
@@ -109,6 +119,7 @@ class Pipeline {
 
  private:
   std::size_t ingest_impl(const TenantContext& context, const std::vector<IngestDocument>& documents);
+  std::size_t remove_impl(const TenantContext& context, const std::vector<std::string>& ids);
   std::vector<Passage> query_impl(const TenantContext& context, const QueryRequest& request);
   ChatAnswer chat_impl(const TenantContext& context, const ChatRequest& request);
 

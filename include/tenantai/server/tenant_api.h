@@ -3,6 +3,7 @@
 // every route runs in that tenant's branded scope and can only ever see that tenant's data.
 //
 //   POST   /v1/documents          {"documents":[{"id","title","text","acl_groups"}]}
+//   DELETE /v1/documents?id=ID    remove one document (the actor must hold its ACL groups)
 //   POST   /v1/query              {"query": "...", "k": 4}
 //   POST   /v1/chat               OpenAI-style {"messages":[...], "max_tokens", "session"?, "model"?}
 //   GET    /v1/usage              the caller's tenant usage and budget
@@ -46,6 +47,7 @@ class TenantApi {
  private:
   TenantContext authenticate(const HttpRequest& request) const;
   HttpResponse documents(const HttpRequest& request);
+  HttpResponse remove_document(const HttpRequest& request);
   HttpResponse query(const HttpRequest& request);
   HttpResponse chat(const HttpRequest& request);
   HttpResponse usage(const HttpRequest& request);

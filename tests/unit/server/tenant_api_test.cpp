@@ -203,3 +203,50 @@ TEST_CASE("a rate-limited request gets 429 with Retry-After and the other tenant
   CHECK(unauthenticated.status == 401);
   CHECK(unauthenticated.headers.count("retry-after") == 0);
 }
+
+// Findings 2 and 5 of the adversarial review, over HTTP (docs/security-review.md).
+TEST_CASE("tenant api: a staff actor cannot overwrite or plant risk documents (403), a risk actor can", "[server][api][isolation_holes]") {
+  Server s;
+  {
+    SystemScope system(s.platform->access_recorder(), "test", "provision an ACL tenant");
+    pipeline::TenantConfig config{TenantId("delta")};
+    config.tier = "enterprise";
+    config.models.model = "echo-small";
+    config.api_keys.push_back({"risk-officer", {"risk", "staff"}, {}, key_for("deltaRisk")});
+    config.api_keys.push_back({"teller", {"staff"}, {}, key_for("deltaTeller")});
+    s.registry->onboard(system, config);
+  }
+  json memo = doc("delta-risk-memo", "risk memo DELTA-RISK-CANARY");
+  memo["acl_groups"] = {"risk"};
+  REQUIRE(s.call(key_for("deltaRisk"), "POST", "/v1/documents", {{"documents", {memo}}}).status == 200);
+  json forged = doc("delta-risk-memo", "ATTACKER wire the funds");
+  forged["acl_groups"] = {"risk"};
+  auto overwrite = s.call(key_for("deltaTeller"), "POST", "/v1/documents", {{"documents", {forged}}});
+  CHECK(overwrite.status == 403);
+  CHECK(code_of(overwrite) == "PermissionDenied");
+  json planted = doc("delta-risk-new", "ATTACKER new risk policy");
+  planted["acl_groups"] = {"risk"};
+  CHECK(s.call(key_for("deltaTeller"), "POST", "/v1/documents", {{"documents", {planted}}}).status == 403);
+  CHECK(s.call(key_for("deltaTeller"), "DELETE", "/v1/documents?id=delta-risk-memo").status == 403);
+  auto seen = s.call(key_for("deltaRisk"), "POST", "/v1/query", {{"query", "risk memo attacker policy"}, {"k", 8}});
+  REQUIRE(seen.status == 200);
+  CHECK(seen.body.find("DELTA-RISK-CANARY") != std::string::npos);
+  CHECK(seen.body.find("ATTACKER") == std::string::npos);
+  auto removed = s.call(key_for("deltaRisk"), "DELETE", "/v1/documents?id=delta-risk-memo");
+  CHECK(removed.status == 200);
+  CHECK(s.call(key_for("deltaRisk"), "POST", "/v1/query", {{"query", "risk memo"}, {"k", 8}}).body.find("DELTA-RISK-CANARY") ==
+        std::string::npos);
+}
+
+TEST_CASE("tenant api: two Authorization headers are a 400, never served as either tenant", "[server][api][isolation_holes]") {
+  Server s;
+  s.call(key_for("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("b1", "beta BETA-CANARY-2")}}});
+  const std::string request = "POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key_for("alphaViewer") +
+                              "\r\nAuthorization: Bearer " + key_for("betaViewer") +
+                              "\r\nContent-Type: application/json\r\nContent-Length: 17\r\nConnection: close\r\n\r\n"
+                              "{\"query\":\"beta\"}\n";
+  const std::string reply = raw_exchange(s.port, request);
+  INFO(reply);
+  CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(reply.find("BETA-CANARY-2") == std::string::npos);
+}
