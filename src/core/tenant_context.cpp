@@ -2,6 +2,7 @@
 
 #include "tenantai/core/authenticator.h"
 #include "tenantai/core/tenant_context.h"
+#include "core/authority_claims.h"
 
 namespace tenantai {
 namespace {
@@ -41,6 +42,29 @@ TenantContext::TenantContext(Principal principal, std::string request_id,
   for (const auto& c : capabilities_) check_label("capability", c);
   sort_unique(groups_);
   sort_unique(capabilities_);
+}
+
+TenantContext::TenantContext(Principal principal, std::string request_id, Clock::time_point deadline,
+                             std::shared_ptr<detail::VisitToken> visit)
+    : TenantContext(std::move(principal), std::move(request_id), deadline, /*system=*/true) {
+  visit_ = std::move(visit);
+}
+
+const std::string& TenantContext::system_operator() const noexcept {
+  static const std::string kNone;
+  return visit_ ? visit_->operator_id : kNone;
+}
+
+void TenantContext::check_visit() const {
+  if (!visit_ || !visit_->open.load(std::memory_order_acquire)) {
+    throw Error(ErrorCode::PermissionDenied, "the system context of request " + request_id_ +
+                                                 " belongs to a SystemScope visit that has ended; open a new visit");
+  }
+  if (!detail::authority_may_visit(visit_->authority, tenant_)) {
+    throw Error(ErrorCode::PermissionDenied,
+                "tenant \"" + tenant_.str() + "\" is served by a platform in this process: a SystemScope must be "
+                "opened on that platform's access recorder (Platform::system_scope), not on another recorder");
+  }
 }
 
 TenantContext Authenticator::make_context(Principal principal, const RequestOptions& options) {

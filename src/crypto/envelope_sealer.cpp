@@ -133,6 +133,7 @@ void EnvelopeSealer::load_locked(const TenantContext& context, TenantKeys& keys)
 
 std::string EnvelopeSealer::seal(const TenantContext& context, std::string_view kind, std::string_view object_id,
                                  std::string_view plaintext) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   const TenantId& tenant = context.tenant();
   auto keys = keys_of(tenant);
   std::vector<KeyAccessEvent> reports;
@@ -210,6 +211,7 @@ Result<std::uint32_t> EnvelopeSealer::version_of(std::string_view sealed) {
 
 Result<std::string> EnvelopeSealer::open(const TenantContext& context, std::string_view kind,
                                          std::string_view object_id, std::string_view sealed) {
+  context.check_usable();
   const TenantId& tenant = context.tenant();
   auto parsed = version_of(sealed);
   if (!parsed) {
@@ -270,6 +272,7 @@ Result<std::string> EnvelopeSealer::open(const TenantContext& context, std::stri
 }
 
 std::uint32_t EnvelopeSealer::rotate(const TenantContext& context) {
+  context.check_usable();
   if (!may_manage_keys(context)) {
     throw Error(ErrorCode::PermissionDenied, "rotating keys needs capability admin:keys (actor \"" + context.actor() + "\")");
   }
@@ -304,6 +307,7 @@ std::uint32_t EnvelopeSealer::rotate(const TenantContext& context) {
 }
 
 void EnvelopeSealer::destroy(const TenantContext& context) {
+  context.check_usable();
   if (!may_manage_keys(context)) {
     throw Error(ErrorCode::PermissionDenied, "destroying keys needs capability admin:keys (actor \"" + context.actor() + "\")");
   }
@@ -324,6 +328,7 @@ void EnvelopeSealer::destroy(const TenantContext& context) {
 }
 
 std::uint32_t EnvelopeSealer::current_version(const TenantContext& context) {
+  context.check_usable();
   auto keys = keys_of(context.tenant());
   std::unique_lock unique(keys->mutex);
   load_locked(context, *keys);

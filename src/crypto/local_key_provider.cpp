@@ -150,6 +150,7 @@ KeyLease LocalKeyProvider::derive_locked(const TenantId& tenant, const TenantKek
 }
 
 WrappedKey LocalKeyProvider::wrap(const TenantContext& context, const KeyLease& data_key) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);
   const TenantId& tenant = context.tenant();
   TenantKeks& keks = load_locked(tenant);
@@ -172,6 +173,7 @@ WrappedKey LocalKeyProvider::wrap(const TenantContext& context, const KeyLease& 
 }
 
 Result<KeyLease> LocalKeyProvider::unwrap(const TenantContext& context, const WrappedKey& wrapped) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);
   const TenantId& tenant = context.tenant();
   TenantKeks& keks = load_locked(tenant);
@@ -199,6 +201,7 @@ Result<KeyLease> LocalKeyProvider::unwrap(const TenantContext& context, const Wr
 }
 
 std::uint32_t LocalKeyProvider::rotate(const TenantContext& context) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);
   const TenantId& tenant = context.tenant();
   TenantKeks& keks = load_locked(tenant);
@@ -210,6 +213,7 @@ std::uint32_t LocalKeyProvider::rotate(const TenantContext& context) {
 }
 
 std::uint32_t LocalKeyProvider::current_version(const TenantContext& context) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);
   TenantKeks& keks = load_locked(context.tenant());
   if (keks.destroyed) {
@@ -219,6 +223,7 @@ std::uint32_t LocalKeyProvider::current_version(const TenantContext& context) {
 }
 
 void LocalKeyProvider::destroy(const TenantContext& context) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);
   const TenantId& tenant = context.tenant();
   TenantKeks& keks = load_locked(tenant);
@@ -244,6 +249,7 @@ void LocalKeyProvider::destroy(const TenantContext& context) {
 }
 
 bool LocalKeyProvider::destroyed(const TenantContext& context) {
+  context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);
   return load_locked(context.tenant()).destroyed;
 }

@@ -196,7 +196,14 @@ Result<std::shared_ptr<const TenantConfig>> Platform::tenant_config(const Tenant
   return it->second;
 }
 
+SystemScope Platform::system_scope(std::string operator_id, Reason reason, SystemScopeOptions options) {
+  return SystemScope(*access_recorder_, std::move(operator_id), reason, std::move(options));
+}
+
 void Platform::set_tenant_config(const TenantId& tenant, std::shared_ptr<const TenantConfig> config) {
+  // From now on only this platform's recorder may open SystemScope visits into the tenant (kept
+  // after offboarding: the tenant's audit log stays here).
+  access_recorder_->claim(tenant);
   std::unique_lock lock(configs_mutex_);
   configs_.insert_or_assign(tenant, std::move(config));
 }

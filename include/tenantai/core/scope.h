@@ -11,11 +11,20 @@
 // every check below compares it at run time, throwing IsolationViolation (fail closed).
 #pragma once
 
+#include <array>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "tenantai/core/error.h"
@@ -32,12 +41,15 @@ inline constexpr bool always_false = false;
 struct ScopeAccess;
 }  // namespace detail
 
-// Receives every release() of a scoped value (the audited egress). Implementations must be
-// thread-safe; an exception thrown here propagates out of release() and the value stays inside.
+// Receives every release() of a scoped value (the audited egress) and every view(), since a
+// view's reference can be copied out of the boundary too. Implementations must be thread-safe;
+// an exception thrown here propagates out of release()/view() and the value stays inside.
 class EgressObserver {
  public:
   virtual ~EgressObserver() = default;
   virtual void on_release(const TenantContext& context, std::string_view label) = 0;
+  // Default: reported like a release, so an observer written for releases sees views too.
+  virtual void on_view(const TenantContext& context, std::string_view label) { on_release(context, label); }
 };
 
 // A value that belongs to one tenant. No public constructor (only a TenantScope<Tag> makes
@@ -65,17 +77,46 @@ struct is_scoped : std::false_type {};
 template <typename T, typename Tag>
 struct is_scoped<Scoped<T, Tag>> : std::true_type {};
 
-// True when T is, or directly holds (optional, vector, pair, tuple), a Scoped value.
+// True when T is, or holds through standard containers, wrappers and smart pointers, a Scoped
+// value. What it cannot see: std::any, std::function captures and user-defined structs; a
+// Scoped value smuggled out that way still carries its tenant, and the owner check of every
+// view/release/store refuses it for any other tenant (tests/unit/core/scope_escape_test.cpp).
 template <typename T>
 struct holds_scoped : is_scoped<T> {};
+template <typename... Ts>
+struct holds_any_scoped : std::bool_constant<(holds_scoped<std::remove_cv_t<Ts>>::value || ...)> {};
 template <typename T>
 struct holds_scoped<std::optional<T>> : holds_scoped<T> {};
 template <typename T, typename A>
 struct holds_scoped<std::vector<T, A>> : holds_scoped<T> {};
+template <typename T, typename A>
+struct holds_scoped<std::deque<T, A>> : holds_scoped<T> {};
+template <typename T, typename A>
+struct holds_scoped<std::list<T, A>> : holds_scoped<T> {};
+template <typename T, std::size_t N>
+struct holds_scoped<std::array<T, N>> : holds_scoped<T> {};
 template <typename A, typename B>
-struct holds_scoped<std::pair<A, B>> : std::bool_constant<holds_scoped<A>::value || holds_scoped<B>::value> {};
+struct holds_scoped<std::pair<A, B>> : holds_any_scoped<A, B> {};
 template <typename... Ts>
-struct holds_scoped<std::tuple<Ts...>> : std::bool_constant<(holds_scoped<Ts>::value || ...)> {};
+struct holds_scoped<std::tuple<Ts...>> : holds_any_scoped<Ts...> {};
+template <typename... Ts>
+struct holds_scoped<std::variant<Ts...>> : holds_any_scoped<Ts...> {};
+template <typename K, typename V, typename C, typename A>
+struct holds_scoped<std::map<K, V, C, A>> : holds_any_scoped<K, V> {};
+template <typename K, typename V, typename C, typename A>
+struct holds_scoped<std::multimap<K, V, C, A>> : holds_any_scoped<K, V> {};
+template <typename K, typename V, typename H, typename E, typename A>
+struct holds_scoped<std::unordered_map<K, V, H, E, A>> : holds_any_scoped<K, V> {};
+template <typename K, typename C, typename A>
+struct holds_scoped<std::set<K, C, A>> : holds_scoped<K> {};
+template <typename T>
+struct holds_scoped<std::shared_ptr<T>> : holds_scoped<std::remove_cv_t<T>> {};
+template <typename T>
+struct holds_scoped<std::weak_ptr<T>> : holds_scoped<std::remove_cv_t<T>> {};
+template <typename T, typename D>
+struct holds_scoped<std::unique_ptr<T, D>> : holds_scoped<std::remove_cv_t<T>> {};
+template <typename T>
+struct holds_scoped<std::reference_wrapper<T>> : holds_scoped<std::remove_cv_t<T>> {};
 template <typename T>
 inline constexpr bool holds_scoped_v = holds_scoped<std::remove_cvref_t<T>>::value;
 
@@ -103,19 +144,22 @@ class TenantScope {
   }
 
   // Read access. Compile error if `v` comes from another scope; IsolationViolation if it was
-  // produced for another tenant by the same call site.
+  // produced for another tenant by the same call site. Reported to the scope's EgressObserver
+  // (on_view) like release(): a reference can be copied out of the boundary.
   template <typename T, typename OtherTag>
-  const T& view(const Scoped<T, OtherTag>& v) const {
+  const T& view(const Scoped<T, OtherTag>& v, std::string_view label = "view") const {
     static_assert(std::is_same_v<Tag, OtherTag>,
                   "tenantai: this Scoped value belongs to a different tenant scope");
     check_owner(v);
+    if (observer_ != nullptr) observer_->on_view(*context_, label);
     return v.value_;
   }
   template <typename T, typename OtherTag>
-  T& view(Scoped<T, OtherTag>& v) const {
+  T& view(Scoped<T, OtherTag>& v, std::string_view label = "view") const {
     static_assert(std::is_same_v<Tag, OtherTag>,
                   "tenantai: this Scoped value belongs to a different tenant scope");
     check_owner(v);
+    if (observer_ != nullptr) observer_->on_view(*context_, label);
     return v.value_;
   }
 
@@ -168,8 +212,11 @@ struct ScopeAccess {
   }
 };
 
+// Every scope is made here, so a dead or foreign system context (TenantContext::check_usable)
+// never becomes a scope.
 template <typename Brand, typename F>
 decltype(auto) invoke_in_scope(const TenantContext& context, EgressObserver* observer, F&& f) {
+  context.check_usable();
   using R = decltype(std::forward<F>(f)(ScopeAccess::make<Brand>(context, observer)));
   static_assert(!holds_scoped_v<R>,
                 "tenantai: a Scoped value cannot leave its with_tenant callback; use scope.release()");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tenantai/core/scope.h"
+#include "tenantai/core/tenant_context.h"
 
 namespace tenantai {
 
@@ -52,10 +53,31 @@ struct AccessRecord {
 // Where SystemScope visits are recorded. Implementations must be thread-safe and durable
 // enough for their purpose; if record() throws, the visit does not happen (fail closed).
 // The audit module provides one that appends to each tenant's own audit log.
+//
+// A recorder that can be swapped out is no audit: a platform claims the tenants it serves for
+// its own recorder, and a visit recorded anywhere else is refused (PermissionDenied) when it
+// reaches a claimed tenant. Tenants nobody claimed (layers used on their own) accept any
+// recorder. Not copyable; destruction releases the recorder's claims.
 class AccessRecorder {
  public:
-  virtual ~AccessRecorder() = default;
+  AccessRecorder();
+  virtual ~AccessRecorder();
+  AccessRecorder(const AccessRecorder&) = delete;
+  AccessRecorder& operator=(const AccessRecorder&) = delete;
+
   virtual void record(const AccessRecord& record) = 0;
+
+  // Unique in the process; SystemScope visits carry it in their contexts.
+  std::uint64_t authority_id() const noexcept { return authority_id_; }
+  // Makes this recorder the only one whose SystemScopes may visit `tenant` in this process.
+  // Throws AlreadyExists while another live recorder holds it; claiming twice is a no-op.
+  // Thread-safe.
+  void claim(const TenantId& tenant);
+  // Gives the claim up (no-op if this recorder does not hold it). Thread-safe, never throws.
+  void release(const TenantId& tenant) noexcept;
+
+ private:
+  const std::uint64_t authority_id_;
 };
 
 // In-memory recorder for tests and single-process tools. Thread-safe.
@@ -93,17 +115,26 @@ class SystemScope {
   std::size_t visits() const;
 
   // Records the access into `tenant`, then runs f(TenantScope<Brand>) for it with a system
-  // context (actor "system:<operator>", capability "system"). Throws RateLimited past
-  // max_visits; whatever record() throws propagates and f is not run.
+  // context (actor "system:<operator>", capability "system"). The context dies with the visit:
+  // a copy kept after f returns is refused (PermissionDenied) wherever it is used. Throws
+  // RateLimited past max_visits, PermissionDenied when the tenant is served by a platform whose
+  // recorder is not this scope's; whatever record() throws propagates and f is not run.
   template <typename F>
   decltype(auto) visit(const TenantId& tenant, F&& f) {
     struct Brand {};
     const TenantContext context = begin_visit(tenant);
+    const VisitCloser closer{context};
     return detail::invoke_in_scope<Brand>(context, nullptr, std::forward<F>(f));
   }
 
  private:
+  // Ends the visit of `context` on every exit of visit().
+  struct VisitCloser {
+    const TenantContext& context;
+    ~VisitCloser();
+  };
   TenantContext begin_visit(const TenantId& tenant);
+  static void end_visit(const TenantContext& context) noexcept;
 
   AccessRecorder& recorder_;
   std::string operator_id_;

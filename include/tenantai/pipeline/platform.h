@@ -117,10 +117,17 @@ class Platform {
   inference::InferenceBackend& backend() noexcept { return *options_.backend; }
   inference::EmbeddingBackend& embedder() noexcept { return *options_.embedder; }
 
+  // A SystemScope on this platform's access recorder: the only kind that can reach the tenants
+  // this platform serves (a scope on any other recorder is refused with PermissionDenied, since
+  // its visits might not be recorded in the tenants' logs). Each visit is appended to the
+  // visited tenant's audit log before it runs. `reason` must be a string literal.
+  SystemScope system_scope(std::string operator_id, Reason reason, SystemScopeOptions options = {});
+
   // The onboarding document a tenant was provisioned with (NotFound for an unknown or
   // offboarded tenant: requests of such a tenant fail closed). Thread-safe.
   Result<std::shared_ptr<const TenantConfig>> tenant_config(const TenantId& tenant) const;
-  // Used by TenantRegistry only.
+  // Used by TenantRegistry only. Setting a config claims the tenant for this platform's recorder
+  // (AccessRecorder::claim): AlreadyExists when another live platform in the process serves it.
   void set_tenant_config(const TenantId& tenant, std::shared_ptr<const TenantConfig> config);
   void forget_tenant_config(const TenantId& tenant);
   // Tenants currently provisioned (cross-tenant knowledge: needs a SystemScope).
