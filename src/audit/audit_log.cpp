@@ -88,6 +88,11 @@ std::uint64_t AuditLog::append_for(const TenantContext& context, AuditEvent even
   return log->append(sealed, to_ms(event.timestamp), event_id, body);
 }
 
+std::uint64_t AuditLog::append_clear(TenantLog& log, const AuditEvent& event) {
+  const std::uint64_t event_id = next_event_id_.fetch_add(1, std::memory_order_relaxed);
+  return log.append(false, to_ms(event.timestamp), event_id, detail::encode_body(event));
+}
+
 std::uint64_t AuditLog::append_access(const AccessRecord& record) {
   AuditEvent e;
   e.operation = Operation::OperatorAccess;
@@ -96,10 +101,32 @@ std::uint64_t AuditLog::append_access(const AccessRecord& record) {
   e.timestamp = record.at;
   e.target = "tenant";
   e.detail = "reason: " + record.reason + (record.ticket.empty() ? "" : "; ticket: " + record.ticket);
-  const std::uint64_t event_id = next_event_id_.fetch_add(1, std::memory_order_relaxed);
   auto log = log_of(record.tenant);
   std::lock_guard lock(log->mutex);
-  return log->append(false, to_ms(e.timestamp), event_id, detail::encode_body(e));
+  return append_clear(*log, e);
+}
+
+void AuditLog::require_operator_grant(const TenantContext& context, std::string_view what) {
+  if (!context.is_system()) return;  // the tenant's own request
+  const std::string& operator_id = context.system_operator();
+  std::optional<std::int64_t> until;
+  {
+    auto log = log_of(context.tenant());
+    std::lock_guard lock(log->mutex);
+    log->check_usable();
+    until = log->grant_of(operator_id);
+  }
+  const bool allowed = until && *until > to_ms(options_.clock());
+  AuditEvent e;
+  e.operation = Operation::OperatorAccess;
+  e.target = "audit-log";
+  e.detail = std::string(what);
+  e.status = allowed ? "ok" : "PermissionDenied";
+  append_for(context, std::move(e));
+  if (!allowed) {
+    throw Error(ErrorCode::PermissionDenied, "operator \"" + operator_id + "\" has no unexpired grant from tenant \"" +
+                                                 context.tenant().str() + "\" to read its audit log in full");
+  }
 }
 
 Checkpoint AuditLog::checkpoint_for(const TenantId& tenant) {
@@ -126,6 +153,8 @@ std::uint64_t AuditLog::size_of(const TenantId& tenant) {
 }
 
 std::vector<AuditRecord> AuditLog::read_for(const TenantContext& context, std::uint64_t first, std::uint64_t count) {
+  // An operator's visit reads in full only with the tenant's grant, like operator_read_full.
+  require_operator_grant(context, "full read of [" + std::to_string(first) + ", +" + std::to_string(count) + ")");
   const std::string bytes = frames_of(context.tenant(), first, count);
   // Bodies are opened outside the lock: the sealer may report an unwrap, which appends.
   std::vector<AuditRecord> out;
@@ -191,17 +220,22 @@ void AuditLog::grant_for(const TenantContext& context, const std::string& operat
   if (operator_id.empty() || operator_id.find_first_of(" \t\r\n") != std::string::npos) {
     throw Error(ErrorCode::InvalidArgument, "invalid operator id \"" + escape_for_message(operator_id) + "\"");
   }
-  {
-    auto log = log_of(context.tenant());
-    std::lock_guard lock(log->mutex);
-    log->check_usable();
-    log->set_grant(operator_id, grant ? std::optional<std::int64_t>(to_ms(until)) : std::nullopt);
-  }
+  // The grant is a fact of the tenant's own log: a clear record (so the log can derive grants
+  // when it opens, without the tenant's key), covered by a checkpoint signed at once. Only
+  // grants a checkpoint covers count; a grants file or an unsigned tail is not a grant.
   AuditEvent e;
   e.operation = grant ? Operation::GrantOperatorAccess : Operation::RevokeOperatorAccess;
+  e.actor = context.actor();
+  e.request_id = context.request_id();
+  e.timestamp = options_.clock();
   e.target = operator_id;
-  if (grant) e.detail = "until_ms " + std::to_string(to_ms(until));
-  append_for(context, std::move(e));
+  if (grant) e.detail = grant_detail(to_ms(until));
+  auto log = log_of(context.tenant());
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  append_clear(*log, e);
+  log->checkpoint();
+  log->apply_grant(operator_id, grant ? std::optional<std::int64_t>(to_ms(until)) : std::nullopt);
 }
 
 std::vector<RedactedRecord> AuditLog::operator_read(SystemScope& system, const TenantId& tenant, std::uint64_t first,
@@ -237,27 +271,7 @@ std::vector<RedactedRecord> AuditLog::operator_read(SystemScope& system, const T
 
 std::vector<AuditRecord> AuditLog::operator_read_full(SystemScope& system, const TenantId& tenant, std::uint64_t first,
                                                       std::uint64_t count) {
-  return system.visit(tenant, [&](auto scope) {
-    std::optional<std::int64_t> until;
-    {
-      auto log = log_of(tenant);
-      std::lock_guard lock(log->mutex);
-      log->check_usable();
-      until = log->grant_of(system.operator_id());
-    }
-    const bool allowed = until && *until > to_ms(options_.clock());
-    AuditEvent e;
-    e.operation = Operation::OperatorAccess;
-    e.target = "audit-log";
-    e.detail = "full read of [" + std::to_string(first) + ", +" + std::to_string(count) + ")";
-    e.status = allowed ? "ok" : "PermissionDenied";
-    append_for(scope.context(), std::move(e));
-    if (!allowed) {
-      throw Error(ErrorCode::PermissionDenied, "operator \"" + system.operator_id() + "\" has no unexpired grant from tenant \"" +
-                                                   tenant.str() + "\" to read its audit log in full");
-    }
-    return read_for(scope.context(), first, count);
-  });
+  return system.visit(tenant, [&](auto scope) { return read_for(scope.context(), first, count); });
 }
 
 std::uint64_t AuditLog::prune_for(const TenantContext& context) {
@@ -281,6 +295,7 @@ std::uint64_t AuditLog::prune_for(const TenantContext& context) {
 }
 
 Checkpoint AuditLog::export_for(const TenantContext& context, AuditSink& sink) {
+  require_operator_grant(context, "export bundle");
   std::string bytes;
   std::vector<Checkpoint> checkpoints;
   {

@@ -5,7 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
+#include <charconv>
 
 #include "core/durable_file.h"
 
@@ -27,13 +27,24 @@ std::string read_if_exists(const std::filesystem::path& path) {
 
 }  // namespace
 
+std::string grant_detail(std::int64_t until_ms) { return "until_ms " + std::to_string(until_ms); }
+
+std::optional<std::int64_t> parse_grant_expiry(std::string_view detail) {
+  constexpr std::string_view kPrefix = "until_ms ";
+  if (detail.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  const auto digits = detail.substr(kPrefix.size());
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (error != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return value;
+}
+
 AuditLog::TenantLog::TenantLog(const std::filesystem::path& root, const TenantId& tenant,
                                const AuditLogOptions& options)
     : tenant_(tenant),
       options_(options),
       log_path_(root / (tenant.str() + ".log")),
-      cp_path_(root / (tenant.str() + ".checkpoints")),
-      grants_path_(root / (tenant.str() + ".grants")) {
+      cp_path_(root / (tenant.str() + ".checkpoints")) {
   fd_ = open_append(log_path_);
   cp_fd_ = open_append(cp_path_);
   tenantai::detail::sync_directory(root);
@@ -46,7 +57,7 @@ AuditLog::TenantLog::TenantLog(const std::filesystem::path& root, const TenantId
         throw Error(ErrorCode::StorageFailure, "cannot cut the torn tail of " + log_path_.string());
       }
     }
-    load_grants();
+    derive_grants(checkpoints_.empty() ? 0 : checkpoints_.back().size);
   } catch (const Error& e) {
     broken_ = e;  // fail closed: every later operation on this tenant's log reports it
   }
@@ -81,6 +92,7 @@ void AuditLog::TenantLog::recover() {
     leaves_.push_back(f.leaf);
     offsets_.push_back(f.offset);
     frontier_.append(f.leaf);
+    remember_grant(f);
   }
   offsets_.push_back(s.good_bytes);
   written_bytes_ = s.good_bytes;
@@ -135,11 +147,25 @@ void AuditLog::TenantLog::load_checkpoints() {
   }
 }
 
-void AuditLog::TenantLog::load_grants() {
-  std::istringstream in(read_if_exists(grants_path_));
-  std::string op;
-  std::int64_t until = 0;
-  while (in >> op >> until) grants_[op] = until;
+void AuditLog::TenantLog::remember_grant(const detail::Frame& frame) {
+  if (frame.tag != detail::kFullTag || frame.header.sealed) return;  // grant records are kept in clear
+  auto event = detail::decode_body(frame.header.body, frame.header.timestamp_ms);
+  if (!event) return;
+  if (event->operation == Operation::GrantOperatorAccess) {
+    auto until = parse_grant_expiry(event->detail);
+    if (until) grant_records_.push_back({frame.header.index, event->target, until});
+  } else if (event->operation == Operation::RevokeOperatorAccess) {
+    grant_records_.push_back({frame.header.index, event->target, std::nullopt});
+  }
+}
+
+void AuditLog::TenantLog::derive_grants(std::uint64_t covered) {
+  grants_.clear();
+  for (const auto& record : grant_records_) {
+    if (record.index >= covered) break;  // not (yet) covered by a signed checkpoint: not a grant
+    apply_grant(record.operator_id, record.until_ms);
+  }
+  grant_records_.clear();
 }
 
 void AuditLog::TenantLog::write_all(int fd, std::string_view bytes, const std::filesystem::path& path,
@@ -279,13 +305,12 @@ std::optional<std::int64_t> AuditLog::TenantLog::grant_of(const std::string& ope
   return it->second;
 }
 
-void AuditLog::TenantLog::set_grant(const std::string& operator_id, std::optional<std::int64_t> until_ms) {
-  auto next = grants_;
-  if (until_ms) next[operator_id] = *until_ms; else next.erase(operator_id);
-  std::string text;
-  for (const auto& [op, until] : next) text += op + " " + std::to_string(until) + "\n";
-  tenantai::detail::write_file_atomic(grants_path_, text);
-  grants_ = std::move(next);
+void AuditLog::TenantLog::apply_grant(const std::string& operator_id, std::optional<std::int64_t> until_ms) {
+  if (until_ms) {
+    grants_[operator_id] = *until_ms;
+  } else {
+    grants_.erase(operator_id);
+  }
 }
 
 }  // namespace tenantai::audit

@@ -15,6 +15,11 @@
 
 namespace tenantai::audit {
 
+// The detail text of a grant record ("until_ms <ms since epoch>") and its inverse (nullopt when
+// the text is not one).
+std::string grant_detail(std::int64_t until_ms);
+std::optional<std::int64_t> parse_grant_expiry(std::string_view detail);
+
 // Not thread-safe by itself: AuditLog holds `mutex` around every call.
 class AuditLog::TenantLog {
  public:
@@ -41,16 +46,21 @@ class AuditLog::TenantLog {
   // Rewrites the log with bodies older than `cutoff_ms` removed; returns how many were pruned.
   std::uint64_t prune_before(std::int64_t cutoff_ms);
 
-  // Operator grants: operator id → expiry (ms since epoch).
+  // Operator grants (operator id → expiry, ms since epoch), derived from the grant and revoke
+  // records of the log that a signed checkpoint covers; nothing else is a grant.
   std::optional<std::int64_t> grant_of(const std::string& operator_id) const;
-  void set_grant(const std::string& operator_id, std::optional<std::int64_t> until_ms);
+  // Applies a grant (until_ms) or revocation (nullopt) just appended and checkpointed.
+  void apply_grant(const std::string& operator_id, std::optional<std::int64_t> until_ms);
 
   const TenantId& tenant() const noexcept { return tenant_; }
 
  private:
   void recover();
   void load_checkpoints();
-  void load_grants();
+  // Notes a clear grant or revoke record seen while recovering.
+  void remember_grant(const detail::Frame& frame);
+  // Grants and revocations of the records [0, covered) that a checkpoint signed, in log order.
+  void derive_grants(std::uint64_t covered);
   void write_all(int fd, std::string_view bytes, const std::filesystem::path& path, std::uint64_t known_size);
   // Writes buffered records to the file (not fsynced). A failure makes the log unusable.
   void flush_locked();
@@ -59,7 +69,6 @@ class AuditLog::TenantLog {
   const AuditLogOptions& options_;
   std::filesystem::path log_path_;
   std::filesystem::path cp_path_;
-  std::filesystem::path grants_path_;
   int fd_ = -1;
   int cp_fd_ = -1;
   std::optional<Error> broken_;
@@ -70,6 +79,12 @@ class AuditLog::TenantLog {
   std::uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::map<std::string, std::int64_t> grants_;
+  struct GrantRecord {
+    std::uint64_t index;
+    std::string operator_id;
+    std::optional<std::int64_t> until_ms;  // nullopt: a revocation
+  };
+  std::vector<GrantRecord> grant_records_;  // found while recovering, before checkpoints are known
   std::string pending_;              // records appended but not yet written (bounded, see flush)
   std::uint64_t written_bytes_ = 0;  // bytes of the log file that hold complete records
   std::uint64_t cp_bytes_ = 0;       // bytes of the checkpoints file

@@ -74,7 +74,6 @@ enum class OperatorView { Redacted, Full };
 // Files per tenant under `root` (tenant ids are safe file names):
 //   <tenant>.log          records (see docs/audit-format.md), append-only except prune()
 //   <tenant>.checkpoints  every signed checkpoint note, appended
-//   <tenant>.grants       operator grants (also recorded as events)
 // Opening a tenant's log (on its first use) cuts a torn tail back to the last complete record
 // and checks every record; a log whose checkpointed prefix does not verify fails with Tampered
 // naming the first bad index, and stays unusable (fail closed).
@@ -116,7 +115,9 @@ class AuditLog {
   }
 
   // The tenant's own view: records [first, first + count), bodies opened with the tenant's key.
-  // Only the scope tenant's log is reachable from here.
+  // Only the scope tenant's log is reachable from here. In a SystemScope visit this is an
+  // operator's full read: it needs the tenant's grant (PermissionDenied otherwise) and is
+  // recorded in the log either way, exactly like operator_read_full.
   template <typename Tag>
   Scoped<std::vector<AuditRecord>, Tag> read(const TenantScope<Tag>& scope, std::uint64_t first,
                                              std::uint64_t count) {
@@ -135,7 +136,9 @@ class AuditLog {
   }
 
   // The tenant lets `operator_id` read its log in full until `until` (needs capability
-  // "admin:audit"; PermissionDenied otherwise). Recorded as an event.
+  // "admin:audit"; PermissionDenied otherwise). The grant is an event of the tenant's log,
+  // covered by a checkpoint signed at once; grants are derived from the log when it opens, and
+  // only from records a signed checkpoint covers (no side file is read).
   template <typename Tag>
   void grant_operator_access(const TenantScope<Tag>& scope, const std::string& operator_id,
                              std::chrono::system_clock::time_point until) {
@@ -181,6 +184,11 @@ class AuditLog {
   std::string frames_of(const TenantId& tenant, std::uint64_t first, std::uint64_t count);
 
   std::uint64_t append_for(const TenantContext& context, AuditEvent event);
+  // Appends a clear-bodied record (access records, grants). Caller holds log.mutex.
+  std::uint64_t append_clear(TenantLog& log, const AuditEvent& event);
+  // For a SystemScope visit's context: records the operator's read of the log and throws
+  // PermissionDenied unless the tenant granted that operator access. No-op for tenant requests.
+  void require_operator_grant(const TenantContext& context, std::string_view what);
   Checkpoint checkpoint_for(const TenantId& tenant);
   Checkpoint latest_checkpoint_for(const TenantId& tenant);
   std::uint64_t size_of(const TenantId& tenant);
