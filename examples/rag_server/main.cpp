@@ -5,7 +5,9 @@
 //
 // Options: --tenants FILE (default examples/tenants.json), --data DIR (default examples/data,
 // one <tenant>.jsonl per tenant), --data-dir DIR (state; default a fresh temporary directory),
-// --operator-token TOKEN (opens /metrics). With OPENAI_BASE_URL set, chat completions go to
+// --operator-token TOKEN (opens /metrics; without it /metrics is off, and --demo makes a random
+// one for its own scrape). --port 0 binds an ephemeral port; the "listening on" line is flushed
+// at start so a supervisor can read the URL. With OPENAI_BASE_URL set, chat completions go to
 // that OpenAI-compatible server (llama.cpp, vLLM, Ollama...) instead of the built-in echo model.
 #include <tenantai/audit/verify.h>
 #include <tenantai/core.h>
@@ -42,7 +44,7 @@ struct Args {
   fs::path tenants = fs::path(TENANTAI_EXAMPLES_DIR) / "tenants.json";
   fs::path data = fs::path(TENANTAI_EXAMPLES_DIR) / "data";
   fs::path data_dir;
-  std::string operator_token = "operator-demo-token";
+  std::string operator_token;  // empty: /metrics is off
 };
 
 Args parse_args(int argc, char** argv) {
@@ -114,7 +116,7 @@ std::string error_of(const server::HttpCallResult& r) {
 }
 
 int run_demo(pipeline::Platform& platform, const std::vector<pipeline::TenantConfig>& configs, const Args& args,
-             std::uint16_t port) {
+             std::uint16_t port, const std::string& operator_token) {
   Client client{port};
   int failures = 0;
   auto expect = [&](bool ok, const std::string& what) {
@@ -230,7 +232,7 @@ int run_demo(pipeline::Platform& platform, const std::vector<pipeline::TenantCon
                              c.id.str(), requests, in, out,
                              body["budget"]["day"].value("spent_micros", 0) / 1e6);
   }
-  auto metrics = client.call(args.operator_token, "GET", "/metrics");
+  auto metrics = client.call(operator_token, "GET", "/metrics");
   expect(metrics.status == 200 && metrics.body.find("tenant=\"") != std::string::npos,
          "operator /metrics serves tenant-labelled Prometheus text (tenants' keys get 401 there)");
 
@@ -298,15 +300,18 @@ int main(int argc, char** argv) {
       server_options.port = args.demo ? 0 : args.port;
       server::HttpServer http(server_options);
       server::TenantApiOptions api_options;
+      // No default operator token: a fixed one in the source would open /metrics to anyone.
       api_options.operator_token = args.operator_token;
+      if (args.demo && api_options.operator_token.empty()) api_options.operator_token = new_request_id();
       api_options.export_dir = args.data_dir / "exports";
       server::TenantApi api(http, pipeline, registry, api_options);
       http.on_shutdown([&] { std::cout << "server stopped; audit logs are checkpointed on shutdown\n"; });
       http.start();
-      std::cout << "listening on http://127.0.0.1:" << http.port() << "\n";
+      std::cout << "listening on http://127.0.0.1:" << http.port() << std::endl;
+      if (api_options.operator_token.empty()) std::cout << "/metrics is off (no --operator-token)" << std::endl;
 
       if (args.demo) {
-        status = run_demo(platform, *configs, args, http.port());
+        status = run_demo(platform, *configs, args, http.port(), api_options.operator_token);
       } else {
         std::signal(SIGINT, [](int) { g_stop = 1; });
         std::signal(SIGTERM, [](int) { g_stop = 1; });

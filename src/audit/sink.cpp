@@ -1,5 +1,6 @@
 #include "tenantai/audit/sink.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/durable_file.h"
@@ -11,8 +12,13 @@ FileSink::FileSink(std::filesystem::path path) : path_(std::move(path)), partial
   if (std::filesystem::exists(path_)) {
     throw Error(ErrorCode::AlreadyExists, "bundle " + path_.string() + " already exists");
   }
-  file_ = std::fopen(partial_.c_str(), "wb");
-  if (file_ == nullptr) throw Error(ErrorCode::StorageFailure, "cannot create " + partial_.string());
+  // 0600: a bundle holds the tenant's opened (decrypted) events.
+  const int fd = ::open(partial_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  file_ = fd >= 0 ? ::fdopen(fd, "wb") : nullptr;
+  if (file_ == nullptr) {
+    if (fd >= 0) ::close(fd);
+    throw Error(ErrorCode::StorageFailure, "cannot create " + partial_.string());
+  }
 }
 
 FileSink::~FileSink() {

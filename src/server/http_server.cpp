@@ -1,5 +1,6 @@
 #include "tenantai/server/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -49,17 +50,30 @@ std::string percent_decode(std::string_view in) {
   return out;
 }
 
-void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+// A repeated parameter has no single meaning (which one wins is up to each parser on the way):
+// returns its name, or "" when every parameter appears once.
+std::string parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  std::string repeated;
   while (!query.empty()) {
     auto amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     auto eq = pair.find('=');
     if (!pair.empty()) {
-      out[percent_decode(pair.substr(0, eq))] = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1));
+      auto [it, inserted] = out.emplace(percent_decode(pair.substr(0, eq)),
+                                        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1)));
+      if (!inserted && repeated.empty()) repeated = it->first;
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
+  return repeated;
+}
+
+// Headers read as one value: two of them (e.g. two credentials) are refused, never "last wins".
+bool single_valued(std::string_view lower_name) {
+  static constexpr std::string_view kNames[] = {"authorization", "host",       "content-type", "cookie",
+                                                "x-request-id",  "x-api-key", "openai-organization", "openai-project"};
+  return std::find(std::begin(kNames), std::end(kNames), lower_name) != std::end(kNames);
 }
 
 }  // namespace
@@ -225,8 +239,21 @@ class Session : public std::enable_shared_from_this<Session> {
     request.target = std::string(req.target());
     auto qpos = request.target.find('?');
     request.path = request.target.substr(0, qpos);
-    if (qpos != std::string::npos) parse_query(std::string_view(request.target).substr(qpos + 1), request.query);
-    for (const auto& field : req) request.headers[to_lower(std::string_view(field.name_string().data(), field.name_string().size()))] = std::string(field.value());
+    if (qpos != std::string::npos) {
+      const auto repeated = parse_query(std::string_view(request.target).substr(qpos + 1), request.query);
+      if (!repeated.empty()) {
+        return respond(HttpResponse::error(400, "InvalidArgument", "query parameter \"" + repeated + "\" appears more than once"),
+                       false);
+      }
+    }
+    for (const auto& field : req) {
+      auto name = to_lower(std::string_view(field.name_string().data(), field.name_string().size()));
+      auto [it, inserted] = request.headers.emplace(name, std::string(field.value()));
+      if (!inserted && single_valued(name)) {
+        return respond(HttpResponse::error(400, "InvalidArgument", "header \"" + name + "\" appears more than once"), false);
+      }
+      if (!inserted) it->second += ", " + std::string(field.value());  // list-valued: combined (RFC 9110 5.3)
+    }
     request.body = std::move(req.body());
     beast::error_code ep_ec;
     auto ep = stream_.socket().remote_endpoint(ep_ec);
