@@ -1,5 +1,6 @@
 #include "tenantai/testing/leak_probe.h"
 
+#include <algorithm>
 #include <atomic>
 #include <fmt/format.h>
 #include <mutex>
@@ -22,7 +23,48 @@ struct ProbeTenant {
   TenantId id;
   std::string canary;
   std::string secret;
+  std::map<std::string, std::string> acl_secrets;  // ACL probe actor -> its key
 };
+
+// Who may see a canary: its tenant, and inside it the holders of `group` ("" = every actor).
+struct CanaryOwner {
+  std::string tenant;
+  std::string group;
+};
+
+// An observer of the probe: a tenant and the ACL groups of the actor that looks.
+struct Observer {
+  const ProbeTenant& tenant;
+  std::string actor;
+  std::vector<std::string> groups;
+};
+
+// The intra-tenant ACL probe: actors whose group sets collide under a comma-joined encoding
+// ("risk,staff" as ONE group against "risk" and "staff"), one with a single group, one with none,
+// and one whose group name is made of separators and unicode.
+struct AclActor {
+  const char* actor;
+  std::vector<std::string> groups;
+};
+const std::vector<AclActor>& acl_actors() {
+  static const std::vector<AclActor> kActors = {
+      {"acl-split", {"risk", "staff"}},
+      {"acl-merged", {"risk,staff"}},
+      {"acl-risk", {"risk"}},
+      {"acl-odd", {"a:b#c|d\xc3\xa9,risk"}},
+      {"acl-none", {}},
+  };
+  return kActors;
+}
+// The ACL groups that get a canary document, and which probe actor plants it (it holds the group).
+struct AclDocument {
+  const char* group;
+  const char* planter;
+};
+constexpr AclDocument kAclDocuments[] = {
+    {"risk", "acl-split"}, {"staff", "acl-split"}, {"risk,staff", "acl-merged"}, {"a:b#c|d\xc3\xa9,risk", "acl-odd"}};
+constexpr const char* kAclQuestion = "What do the restricted probe memos of this organisation say?";
+constexpr const char* kAclParaphrase = "What do the restricted probe memos of this organisation say ?";
 
 void must(const Status& status) {
   if (!status) throw status.error();
@@ -49,6 +91,57 @@ LeakProbe::LeakProbe(pipeline::Platform& platform, pipeline::TenantRegistry& reg
                      LeakProbeOptions options)
     : platform_(platform), registry_(registry), pipeline_(pipeline), options_(std::move(options)) {}
 
+namespace {
+
+// The canary of ACL document `d` of tenant t: derived from the tenant's canary, so it is unique
+// per run, tenant and group.
+std::string acl_canary(const ProbeTenant& t, std::size_t d) { return fmt::format("{}-acl{}", t.canary, d); }
+
+// Each restricted document is written by an actor that holds its group (writes are ACL-checked).
+template <typename Login>
+void plant_acl_documents(pipeline::Pipeline& pipeline, const ProbeTenant& t, const Login& login) {
+  for (std::size_t d = 0; d < std::size(kAclDocuments); ++d) {
+    const auto& doc = kAclDocuments[d];
+    with_tenant(login(t.acl_secrets.at(doc.planter)), [&](auto scope) {
+      pipeline.ingest(scope, {{fmt::format("probe-acl-{}", d), "Restricted probe memo",
+                               "Restricted probe memo of this organisation: " + acl_canary(t, d) + ".", {doc.group}, {}}});
+    });
+  }
+}
+
+std::string cache_layer(const pipeline::ChatAnswer& answer) {
+  if (answer.cache == "exact") return "acl:response_cache";
+  if (answer.cache == "semantic") return "acl:semantic_cache";
+  return "acl:pipeline";
+}
+
+// Every ACL actor asks the same question and a paraphrase, and queries; the order flips with
+// the round, so an answer cached for an actor that sees more is asked for by one that sees less.
+template <typename Login, typename Scan>
+void probe_acl(pipeline::Pipeline& pipeline, const ProbeTenant& t, std::size_t round, const Login& login, const Scan& scan_as) {
+  std::vector<AclActor> actors = acl_actors();
+  if (round % 2 == 1) std::reverse(actors.begin(), actors.end());
+  for (const auto& actor : actors) {
+    const Observer observer{t, actor.actor, actor.groups};
+    with_tenant(login(t.acl_secrets.at(actor.actor)), [&](auto scope) {
+      for (const char* question : {kAclQuestion, kAclParaphrase}) {
+        pipeline::ChatRequest chat;
+        chat.messages = {{"user", question}};
+        chat.k = 8;
+        chat.max_tokens = 2000;
+        auto answer = scope.release(pipeline.chat(scope, chat), "leak-probe");
+        scan_as(observer, cache_layer(answer), fmt::format("chat({}) as {}", question, actor.actor), answer.text);
+      }
+      auto passages = scope.release(pipeline.query(scope, {"restricted probe memo", 8, {}}), "leak-probe");
+      std::string text;
+      for (const auto& p : passages) text += p.id + " " + p.text + "\n";
+      scan_as(observer, "acl:documents", "query(restricted memo) as " + std::string(actor.actor), text);
+    });
+  }
+}
+
+}  // namespace
+
 LeakReport LeakProbe::run() {
   LeakReport report;
   report.tenants = options_.tenants;
@@ -59,12 +152,12 @@ LeakReport LeakProbe::run() {
 
   // ---- provision ----------------------------------------------------------------------------
   std::vector<ProbeTenant> tenants;
-  std::map<std::string, std::string> owner_of_canary;
+  std::map<std::string, CanaryOwner> owner_of_canary;
   {
     SystemScope system(platform_.access_recorder(), "leak-probe", "provision leak-probe tenants");
     for (std::size_t i = 0; i < options_.tenants; ++i) {
       ProbeTenant t{i, TenantId(fmt::format("{}-{}-{}", options_.tenant_prefix, i, run_id)),
-                    fmt::format("{}{}-{}", kCanaryPrefix, new_request_id().substr(0, 16), i), ""};
+                    fmt::format("{}{}-{}", kCanaryPrefix, new_request_id().substr(0, 16), i), "", {}};
       pipeline::TenantConfig config(t.id);
       config.tier = tier;
       config.models.model = model;
@@ -74,36 +167,56 @@ LeakReport LeakProbe::run() {
       config.prompt_overlay = {{"company_name", t.canary}};
       config.encryption_required = true;
       config.api_keys.push_back({"probe-user", {"probe"}, {"tool:search_docs", "admin:export", "admin:offboard"}, ""});
+      if (options_.acl_probe) {
+        for (const auto& actor : acl_actors()) config.api_keys.push_back({actor.actor, actor.groups, {}, ""});
+      }
       auto onboarded = registry_.onboard(system, config);
       t.secret = onboarded.issued_secrets.at("probe-user");
-      owner_of_canary[t.canary] = t.id.str();
+      if (options_.acl_probe) {
+        for (const auto& actor : acl_actors()) t.acl_secrets[actor.actor] = onboarded.issued_secrets.at(actor.actor);
+      }
+      owner_of_canary[t.canary] = {t.id.str(), ""};
+      if (options_.acl_probe) {
+        for (std::size_t d = 0; d < std::size(kAclDocuments); ++d) {
+          owner_of_canary[acl_canary(t, d)] = {t.id.str(), kAclDocuments[d].group};
+        }
+      }
       tenants.push_back(std::move(t));
     }
   }
 
   std::mutex report_mutex;
-  auto context_of = [&](const ProbeTenant& t) {
-    auto context = platform_.authenticator().authenticate(t.secret);
+  auto login = [&](const std::string& secret) {
+    auto context = platform_.authenticator().authenticate(secret);
     if (!context) throw context.error();
     return *context;
   };
-  // Scans what `observer` was handed for canaries of other tenants.
-  auto scan = [&](const ProbeTenant& observer, const std::string& layer, const std::string& operation,
-                  const std::string& text) {
+  auto context_of = [&](const ProbeTenant& t) { return login(t.secret); };
+  // Scans what `observer` was handed for canaries it may not see: another tenant's, or one of
+  // its own tenant behind an ACL group the observing actor does not hold.
+  auto scan_as = [&](const Observer& observer, const std::string& layer, const std::string& operation,
+                     const std::string& text) {
     std::vector<Crossing> found;
     for (std::size_t pos = text.find(kCanaryPrefix); pos != std::string::npos; pos = text.find(kCanaryPrefix, pos + 1)) {
       std::size_t end = pos + kCanaryPrefix.size();
       while (end < text.size() && canary_char(text[end])) ++end;
       const std::string token = text.substr(pos, end - pos);
       auto it = owner_of_canary.find(token);
-      const std::string owner = it == owner_of_canary.end() ? "unknown:" + token : it->second;
-      if (owner != observer.id.str()) found.push_back({layer, owner, observer.id.str(), operation});
+      const CanaryOwner owner = it == owner_of_canary.end() ? CanaryOwner{"unknown:" + token, ""} : it->second;
+      const bool visible = owner.tenant == observer.tenant.id.str() &&
+                           (owner.group.empty() || std::find(observer.groups.begin(), observer.groups.end(),
+                                                             owner.group) != observer.groups.end());
+      if (visible) continue;
+      const std::string owner_label = owner.group.empty() ? owner.tenant : owner.tenant + " group \"" + owner.group + "\"";
+      found.push_back({layer, owner_label, observer.tenant.id.str() + " actor " + observer.actor, operation});
     }
     std::lock_guard lock(report_mutex);
     ++report.operations;
     ++report.checks[layer];
     for (auto& c : found) report.crossings.push_back(std::move(c));
   };
+  auto scan = [&](const ProbeTenant& observer, const std::string& layer, const std::string& operation,
+                  const std::string& text) { scan_as({observer, "probe-user", {"probe"}}, layer, operation, text); };
   auto record_error = [&](const ProbeTenant& t, const std::string& what, const std::exception& e) {
     std::lock_guard lock(report_mutex);
     report.errors.push_back(fmt::format("{} {}: {}", t.id.str(), what, e.what()));
@@ -147,6 +260,7 @@ LeakReport LeakProbe::run() {
             platform_.audit().append(scope, std::move(event));
           });
           for (const auto& target : options_.extra_targets) target.plant(context, t.canary);
+          if (options_.acl_probe) plant_acl_documents(pipeline_, t, login);
         } catch (const std::exception& e) {
           record_error(t, "plant", e);
         }
@@ -204,6 +318,7 @@ LeakReport LeakProbe::run() {
             scan(t, "audit", "read(own log)", text);
           });
           for (const auto& target : options_.extra_targets) scan(t, target.layer, "observe", target.observe(context));
+          if (options_.acl_probe) probe_acl(pipeline_, t, round, login, scan_as);
         } catch (const std::exception& e) {
           record_error(t, "observe", e);
         }

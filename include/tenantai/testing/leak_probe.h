@@ -40,6 +40,11 @@ struct LeakProbeOptions {
   std::size_t rounds = 2;                  // passes over the whole matrix
   std::string tenant_prefix = "leakprobe"; // probe tenants are <prefix>-<n>-<random>
   bool offboard_after = true;              // remove the probe tenants when done
+  // Intra-tenant ACL probe: in every probe tenant, actors whose group sets collide under naive
+  // encodings ("risk,staff" as one group against "risk" and "staff", a group of separators and
+  // unicode, no group) plant restricted documents and ask the same questions; a restricted
+  // canary reaching an actor outside its group is a crossing (layers "acl:...").
+  bool acl_probe = true;
   std::vector<ProbeTarget> extra_targets;
 };
 
@@ -47,7 +52,7 @@ struct LeakProbeOptions {
 struct Crossing {
   std::string layer;      // "documents", "memory", "response_cache", ...
   std::string owner;      // the tenant whose canary it is
-  std::string observer;   // the tenant that saw it
+  std::string observer;   // the tenant (and, for ACL crossings, the actor) that saw it
   std::string operation;  // what the observer did
 };
 

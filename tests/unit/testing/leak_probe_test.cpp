@@ -61,6 +61,24 @@ TEST_CASE("leak probe: 50 tenants x 8 threads on the demo configuration, zero cr
     CHECK(report.checks[layer] >= 100);  // every tenant, every round
   }
   CHECK(report.operations >= 50 * 2 * 10);
+  // The intra-tenant ACL probe ran in every tenant, every round: 5 actors x (2 chats + 1 query).
+  CHECK(report.checks["acl:documents"] == 50 * 2 * 5);
+  CHECK(report.checks["acl:pipeline"] + report.checks["acl:response_cache"] + report.checks["acl:semantic_cache"] ==
+        50 * 2 * 5 * 2);
+  CHECK(report.checks["acl:response_cache"] > 0);  // cached answers were really served to other actors' questions
+}
+
+TEST_CASE("leak probe: the intra-tenant ACL probe on one thread, adversarial group names, zero crossings", "[testing][leak_probe]") {
+  DemoPlatform demo;
+  testing::LeakProbeOptions options;
+  options.tenants = 4;
+  options.threads = 1;
+  options.rounds = 2;
+  auto report = testing::LeakProbe(demo.platform, demo.registry, demo.pipeline, options).run();
+  INFO(report.summary());
+  CHECK(report.clean());
+  CHECK(report.checks["acl:documents"] == 4 * 2 * 5);
+  CHECK(report.checks["acl:response_cache"] > 0);
 }
 
 TEST_CASE("leak probe reports the crossing, with its layer, when a layer is not partitioned", "[testing][leak_probe]") {
