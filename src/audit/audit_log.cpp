@@ -102,8 +102,10 @@ std::uint64_t AuditLog::append_access(const AccessRecord& record) {
   e.target = "tenant";
   e.detail = "reason: " + record.reason + (record.ticket.empty() ? "" : "; ticket: " + record.ticket);
   auto log = log_of(record.tenant);
-  std::lock_guard lock(log->mutex);
-  return append_clear(*log, e);
+  std::unique_lock lock(log->mutex);
+  const std::uint64_t index = append_clear(*log, e);
+  log->sync(lock);  // on disk before the visit runs
+  return index;
 }
 
 void AuditLog::require_operator_grant(const TenantContext& context, std::string_view what) {
@@ -127,6 +129,12 @@ void AuditLog::require_operator_grant(const TenantContext& context, std::string_
     throw Error(ErrorCode::PermissionDenied, "operator \"" + operator_id + "\" has no unexpired grant from tenant \"" +
                                                  context.tenant().str() + "\" to read its audit log in full");
   }
+}
+
+void AuditLog::sync_for(const TenantId& tenant) {
+  auto log = log_of(tenant);
+  std::unique_lock lock(log->mutex);
+  log->sync(lock);
 }
 
 Checkpoint AuditLog::checkpoint_for(const TenantId& tenant) {
@@ -281,7 +289,8 @@ std::uint64_t AuditLog::prune_for(const TenantContext& context) {
   std::uint64_t pruned = 0;
   {
     auto log = log_of(context.tenant());
-    std::lock_guard lock(log->mutex);
+    std::unique_lock lock(log->mutex);
+    log->wait_for_sync(lock);  // prune replaces the file descriptor a group commit may be syncing
     pruned = log->prune_before(cutoff);
   }
   if (pruned > 0) {

@@ -96,6 +96,7 @@ void AuditLog::TenantLog::recover() {
   }
   offsets_.push_back(s.good_bytes);
   written_bytes_ = s.good_bytes;
+  synced_bytes_ = s.good_bytes;
   torn_ = s.torn;
 }
 
@@ -217,6 +218,7 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
   if (!checkpoints_.empty() && checkpoints_.back().size == leaves_.size()) return checkpoints_.back();
   flush_locked();
   if (::fdatasync(fd_) != 0) throw Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string());
+  synced_bytes_ = written_bytes_;
   Checkpoint cp = options_.signer->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
   const std::string entry = "note " + std::to_string(cp.note.size()) + "\n" + cp.note;
   write_all(cp_fd_, entry, cp_path_, cp_bytes_);
@@ -231,6 +233,34 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
 void AuditLog::TenantLog::flush() {
   check_usable();
   flush_locked();
+}
+
+void AuditLog::TenantLog::sync(std::unique_lock<std::mutex>& lock) {
+  check_usable();
+  flush_locked();
+  const std::uint64_t goal = written_bytes_;
+  while (synced_bytes_ < goal) {
+    if (syncing_) {  // another thread is syncing: its sync may already cover our records
+      sync_done_.wait(lock);
+      check_usable();
+      continue;
+    }
+    syncing_ = true;
+    const std::uint64_t target = written_bytes_;
+    const int fd = fd_;
+    lock.unlock();
+    const int rc = ::fdatasync(fd);
+    lock.lock();
+    syncing_ = false;
+    if (rc != 0) broken_ = Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string() + " (log closed)");
+    else synced_bytes_ = std::max(synced_bytes_, target);
+    sync_done_.notify_all();
+    check_usable();
+  }
+}
+
+void AuditLog::TenantLog::wait_for_sync(std::unique_lock<std::mutex>& lock) {
+  sync_done_.wait(lock, [&] { return !syncing_; });
 }
 
 void AuditLog::TenantLog::flush_locked() {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -41,6 +42,12 @@ class AuditLog::TenantLog {
   const std::vector<Checkpoint>& checkpoints() const noexcept { return checkpoints_; }
   // Writes buffered records to the file (see flush policy in AuditLogOptions).
   void flush();
+  // Group commit: returns once every record appended before the call is on disk (fdatasync).
+  // `lock` holds `mutex`; it is released while this thread syncs for everyone, so concurrent
+  // callers share one fdatasync. A failed sync makes the log unusable (StorageFailure).
+  void sync(std::unique_lock<std::mutex>& lock);
+  // Waits (releasing `lock`) until no thread is syncing, so fd_ can be replaced or closed.
+  void wait_for_sync(std::unique_lock<std::mutex>& lock);
   // Stored bytes of records [first, first + count) (clamped), read back from disk.
   std::string read_frames(std::uint64_t first, std::uint64_t count);
   // Rewrites the log with bodies older than `cutoff_ms` removed; returns how many were pruned.
@@ -87,6 +94,9 @@ class AuditLog::TenantLog {
   std::vector<GrantRecord> grant_records_;  // found while recovering, before checkpoints are known
   std::string pending_;              // records appended but not yet written (bounded, see flush)
   std::uint64_t written_bytes_ = 0;  // bytes of the log file that hold complete records
+  std::uint64_t synced_bytes_ = 0;   // bytes known to be on disk (fdatasync'ed)
+  bool syncing_ = false;             // a thread is in fdatasync with the mutex released
+  std::condition_variable sync_done_;
   std::uint64_t cp_bytes_ = 0;       // bytes of the checkpoints file
   bool torn_ = false;                // the log ended in an incomplete record when opened
 };

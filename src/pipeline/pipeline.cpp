@@ -175,6 +175,35 @@ void audit_event(Platform& platform, const TenantScope<Tag>& scope, audit::Audit
   platform.audit().append(scope, std::move(event));
 }
 
+// Group commit of a request's audit events: commit() before the response leaves makes them
+// durable (concurrent requests share one fdatasync) and throws if they cannot be; a request
+// that fails on the way still gets a best-effort sync of its failure event.
+template <typename Tag>
+class DurableRequest {
+ public:
+  DurableRequest(Platform& platform, const TenantScope<Tag>& scope) : platform_(platform), scope_(scope) {}
+  DurableRequest(const DurableRequest&) = delete;
+  DurableRequest& operator=(const DurableRequest&) = delete;
+  ~DurableRequest() {
+    if (committed_) return;
+    try {
+      platform_.audit().sync(scope_);
+    } catch (...) {  // NOLINT(bugprone-empty-catch): the request's own error is what propagates
+    }
+  }
+  template <typename T>
+  T commit(T result) {
+    platform_.audit().sync(scope_);
+    committed_ = true;
+    return result;
+  }
+
+ private:
+  Platform& platform_;
+  const TenantScope<Tag>& scope_;
+  bool committed_ = false;
+};
+
 // Ids and names may contain any character, so an audit field holding several of them is JSON
 // (one unambiguous encoding), never a separator-joined string.
 std::string audit_json(const nlohmann::json& value) {
@@ -220,6 +249,7 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
     check_size(fmt::format("document '{}'", escape_for_message(doc.id)), doc.text.size(), *config);
   }
   return with_tenant(context, [&](auto scope) {
+    DurableRequest durable(platform_, scope);
     check_writes(platform_, scope, documents);
     std::vector<std::string> texts;
     texts.reserve(documents.size());
@@ -238,13 +268,14 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
       platform_.vectors().upsert(scope, retrieval::Document{doc.id, std::move(vectors[i]), doc.acl_groups, doc.metadata});
       audit_write(platform_, scope, "document:" + doc.id, doc.text, "ok");
     }
-    return documents.size();
+    return durable.commit(documents.size());
   });
 }
 
 std::size_t Pipeline::remove_impl(const TenantContext& context, const std::vector<std::string>& ids) {
   (void)provisioned(platform_, context);
   return with_tenant(context, [&](auto scope) {
+    DurableRequest durable(platform_, scope);
     std::size_t removed = 0;
     for (const auto& id : ids) {
       bool existed = false;
@@ -260,7 +291,7 @@ std::size_t Pipeline::remove_impl(const TenantContext& context, const std::vecto
         audit_write(platform_, scope, "document:" + id, "", "ok: removed");
       }
     }
-    return removed;
+    return durable.commit(removed);
   });
 }
 
@@ -273,6 +304,7 @@ std::vector<Passage> Pipeline::query_impl(const TenantContext& context, const Qu
                                                         platform_.options().max_retrieved_passages, request.k));
   }
   return with_tenant(context, [&](auto scope) {
+    DurableRequest durable(platform_, scope);
     platform_.limiter().admit(scope, 1);
     auto query = embed_text(platform_, scope, request.text);
     auto passages = retrieve(platform_, scope, query, request.k, request.filter);
@@ -289,7 +321,7 @@ std::vector<Passage> Pipeline::query_impl(const TenantContext& context, const Qu
     event.detail = audit_json({{"documents", ids}});
     event.input_digest = sha256_hex(request.text);
     audit_event(platform_, scope, std::move(event));
-    return passages;
+    return durable.commit(std::move(passages));
   });
 }
 
@@ -300,6 +332,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
     throw Error(ErrorCode::InvalidArgument, fmt::format("k must be at most {}", platform_.options().max_retrieved_passages));
   }
   return with_tenant(context, [&](auto scope) {
+    DurableRequest durable(platform_, scope);
     const std::string& question = request.messages.back().content;
     std::int64_t request_tokens = 0;
     for (const auto& m : request.messages) request_tokens += static_cast<std::int64_t>(inference::count_tokens(m.content));
@@ -362,7 +395,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
           event.output_digest = sha256_hex(hit->text);
           event.detail = "cache=" + kind;
           audit_event(platform_, scope, event);
-          return *hit;
+          return durable.commit(std::move(*hit));
         }
       } else {
         answer.cache = "off";
@@ -465,7 +498,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
                                  {"output_tokens", answer.output_tokens},
                                  {"cost_micros", answer.cost}});
       audit_event(platform_, scope, event);
-      return answer;
+      return durable.commit(std::move(answer));
     } catch (const Error& error) {
       event.status = std::string(to_string(error.code()));
       try {

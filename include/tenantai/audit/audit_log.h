@@ -41,9 +41,10 @@ struct AuditLogOptions {
   std::chrono::milliseconds checkpoint_every{1000};  // ...or when this much time passed (checked on append)
   // Flush policy. Records are buffered in memory up to write_buffer_bytes, written when the
   // buffer fills, before every checkpoint, read or export, and on destruction; the log and the
-  // checkpoint are fsynced at every checkpoint. So a checkpointed event survives a machine
-  // crash, and an uncheckpointed one may be lost (never corrupted: a torn tail is cut on open).
-  // fsync_every_event: write and fdatasync every record before append returns.
+  // checkpoint are fsynced at every checkpoint, and sync(scope) writes and fdatasyncs what was
+  // appended (group commit, once per request). So a checkpointed or synced event survives a
+  // machine crash, and any other may be lost (never corrupted: a torn tail is cut on open).
+  // fsync_every_event: write and fdatasync every record before append returns (the slow peer).
   bool fsync_every_event = false;
   std::size_t write_buffer_bytes = 64 * 1024;
   // Retention per tenant (nullopt: keep forever). prune() removes bodies older than this.
@@ -94,9 +95,19 @@ class AuditLog {
     return scope.bind(append_for(scope.context(), std::move(event)));
   }
 
-  // Records a SystemScope visit into the visited tenant's log (used by AuditAccessRecorder).
-  // Body in clear (there is no tenant context to seal with). Throws on I/O failure.
+  // Records a SystemScope visit into the visited tenant's log (used by AuditAccessRecorder),
+  // on disk (group commit) before it returns. Body in clear (there is no tenant context to seal
+  // with). Throws on I/O failure.
   std::uint64_t append_access(const AccessRecord& record);
+
+  // Group commit: returns once every event appended to the scope tenant's log before the call
+  // is on disk. Concurrent callers share one fdatasync, so a server calls it once per request
+  // before the response leaves (the Pipeline does) and an acknowledged request's events
+  // survive a crash. Checkpoints stay batched. Throws StorageFailure (the log is then closed).
+  template <typename Tag>
+  void sync(const TenantScope<Tag>& scope) {
+    sync_for(scope.tenant());
+  }
 
   // Signs a checkpoint over everything appended so far (fsyncs first) and returns it.
   template <typename Tag>
@@ -189,6 +200,7 @@ class AuditLog {
   // For a SystemScope visit's context: records the operator's read of the log and throws
   // PermissionDenied unless the tenant granted that operator access. No-op for tenant requests.
   void require_operator_grant(const TenantContext& context, std::string_view what);
+  void sync_for(const TenantId& tenant);
   Checkpoint checkpoint_for(const TenantId& tenant);
   Checkpoint latest_checkpoint_for(const TenantId& tenant);
   std::uint64_t size_of(const TenantId& tenant);
