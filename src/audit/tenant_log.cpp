@@ -96,7 +96,7 @@ void AuditLog::TenantLog::recover() {
   }
   offsets_.push_back(s.good_bytes);
   written_bytes_ = s.good_bytes;
-  synced_bytes_ = s.good_bytes;
+  commit_.mark_synced(s.good_bytes);
   torn_ = s.torn;
 }
 
@@ -218,7 +218,7 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
   if (!checkpoints_.empty() && checkpoints_.back().size == leaves_.size()) return checkpoints_.back();
   flush_locked();
   if (::fdatasync(fd_) != 0) throw Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string());
-  synced_bytes_ = written_bytes_;
+  commit_.mark_synced(written_bytes_);
   Checkpoint cp = options_.signer->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
   const std::string entry = "note " + std::to_string(cp.note.size()) + "\n" + cp.note;
   write_all(cp_fd_, entry, cp_path_, cp_bytes_);
@@ -238,30 +238,13 @@ void AuditLog::TenantLog::flush() {
 void AuditLog::TenantLog::sync(std::unique_lock<std::mutex>& lock) {
   check_usable();
   flush_locked();
-  const std::uint64_t goal = written_bytes_;
-  while (synced_bytes_ < goal) {
-    if (syncing_) {  // another thread is syncing: its sync may already cover our records
-      sync_done_.wait(lock);
-      check_usable();
-      continue;
-    }
-    syncing_ = true;
-    const std::uint64_t target = written_bytes_;
-    const int fd = fd_;
-    lock.unlock();
-    const int rc = ::fdatasync(fd);
-    lock.lock();
-    syncing_ = false;
-    if (rc != 0) broken_ = Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string() + " (log closed)");
-    else synced_bytes_ = std::max(synced_bytes_, target);
-    sync_done_.notify_all();
-    check_usable();
+  if (!commit_.sync(lock, fd_, written_bytes_)) {
+    broken_ = Error(ErrorCode::StorageFailure, "cannot sync " + log_path_.string() + " (log closed)");
   }
+  check_usable();
 }
 
-void AuditLog::TenantLog::wait_for_sync(std::unique_lock<std::mutex>& lock) {
-  sync_done_.wait(lock, [&] { return !syncing_; });
-}
+void AuditLog::TenantLog::wait_for_sync(std::unique_lock<std::mutex>& lock) { commit_.wait_idle(lock); }
 
 void AuditLog::TenantLog::flush_locked() {
   if (pending_.empty()) return;
@@ -322,6 +305,7 @@ std::uint64_t AuditLog::TenantLog::prune_before(std::int64_t cutoff_ms) {
   if (pruned == 0) return 0;
   tenantai::detail::write_file_atomic(log_path_, out);
   written_bytes_ = out.size();
+  commit_.mark_synced(written_bytes_);
   const int fd = open_append(log_path_);
   ::close(fd_);
   fd_ = fd;

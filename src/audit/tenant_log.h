@@ -2,7 +2,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "audit/record_codec.h"
+#include "core/group_commit.h"
 #include "tenantai/audit/audit_log.h"
 
 namespace tenantai::audit {
@@ -94,9 +94,7 @@ class AuditLog::TenantLog {
   std::vector<GrantRecord> grant_records_;  // found while recovering, before checkpoints are known
   std::string pending_;              // records appended but not yet written (bounded, see flush)
   std::uint64_t written_bytes_ = 0;  // bytes of the log file that hold complete records
-  std::uint64_t synced_bytes_ = 0;   // bytes known to be on disk (fdatasync'ed)
-  bool syncing_ = false;             // a thread is in fdatasync with the mutex released
-  std::condition_variable sync_done_;
+  tenantai::detail::GroupCommit commit_;  // concurrent sync() calls share one fdatasync
   std::uint64_t cp_bytes_ = 0;       // bytes of the checkpoints file
   bool torn_ = false;                // the log ended in an incomplete record when opened
 };

@@ -17,6 +17,7 @@ std::string_view to_string(ErrorCode code) noexcept {
     case ErrorCode::AlreadyExists: return "AlreadyExists";
     case ErrorCode::Unavailable: return "Unavailable";
     case ErrorCode::DeadlineExceeded: return "DeadlineExceeded";
+    case ErrorCode::TenantUnavailable: return "TenantUnavailable";
     case ErrorCode::Internal: return "Internal";
   }
   return "Unknown";

@@ -135,6 +135,7 @@ int http_status_for(ErrorCode code) noexcept {
     case ErrorCode::AlreadyExists: return 409;
     case ErrorCode::Unavailable: return 503;
     case ErrorCode::DeadlineExceeded: return 504;
+    case ErrorCode::TenantUnavailable: return 503;
     case ErrorCode::Internal: return 500;
   }
   return 500;

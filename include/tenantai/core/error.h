@@ -26,6 +26,7 @@ enum class ErrorCode {
   AlreadyExists,       // the object exists and the operation would overwrite it
   Unavailable,         // a dependency (model server, backend) failed or timed out
   DeadlineExceeded,    // the request's deadline passed
+  TenantUnavailable,   // this tenant's state failed verification: it is quarantined, others serve
   Internal,            // a bug in tenantai: an invariant did not hold
 };
 

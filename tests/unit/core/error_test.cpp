@@ -34,7 +34,7 @@ TEST_CASE("Status and every error code have names", "[core][error]") {
                     ErrorCode::NotFound, ErrorCode::InvalidArgument, ErrorCode::RateLimited,
                     ErrorCode::BudgetExceeded, ErrorCode::Tampered, ErrorCode::CryptoFailure,
                     ErrorCode::StorageFailure, ErrorCode::AlreadyExists, ErrorCode::Unavailable,
-                    ErrorCode::DeadlineExceeded, ErrorCode::Internal}) {
+                    ErrorCode::DeadlineExceeded, ErrorCode::TenantUnavailable, ErrorCode::Internal}) {
     CHECK(tenantai::to_string(code) != "Unknown");
   }
 }
