@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "tenantai/audit/event.h"
+#include "tenantai/corpus/corpus_store.h"
 #include "tenantai/cache/response_key.h"
 #include "tenantai/inference/hashing_embedder.h"
 #include "tenantai/metering/meter.h"
@@ -32,13 +33,20 @@ constexpr std::size_t kMaxOutputTokens = 4096;
 constexpr std::size_t kHistoryMessages = 20;
 constexpr std::string_view kEmbeddingModel = "tenantai.embedder";
 
+// The tenant's config, after its state was verified and restored (Platform::ensure_ready):
+// NotFound for an unknown tenant, TenantUnavailable for a quarantined one.
 std::shared_ptr<const TenantConfig> provisioned(Platform& platform, const TenantContext& context) {
   auto config = platform.tenant_config(context.tenant());
   if (!config) {
     throw Error(ErrorCode::NotFound,
                 fmt::format("tenant '{}' is not provisioned", escape_for_message(context.tenant().str())));
   }
+  platform.ensure_ready(context);
   return *config;
+}
+
+corpus::CorpusDocument corpus_document(const IngestDocument& doc, std::vector<float> vector) {
+  return {doc.id, doc.title, doc.text, doc.acl_groups, doc.metadata, std::move(vector)};
 }
 
 nlohmann::json answer_to_json(const ChatAnswer& answer) {
@@ -256,6 +264,12 @@ std::size_t Pipeline::ingest_impl(const TenantContext& context, const std::vecto
     for (const auto& doc : documents) texts.push_back(doc.title + "\n" + doc.text);
     auto vectors = platform_.embedder().embed(texts);
     if (vectors.size() != documents.size()) throw Error(ErrorCode::Unavailable, "the embedder returned too few vectors");
+    // The system of record first: durable (group commit) before anything is acknowledged, and
+    // idempotent, so a client's retry after a lost response changes nothing.
+    std::vector<corpus::CorpusDocument> records;
+    records.reserve(documents.size());
+    for (std::size_t i = 0; i < documents.size(); ++i) records.push_back(corpus_document(documents[i], vectors[i]));
+    platform_.corpus().put(scope, records);
     for (std::size_t i = 0; i < documents.size(); ++i) {
       const auto& doc = documents[i];
       // The text first: its write re-checks the ACL atomically, so a refused write touches no vector.
@@ -278,13 +292,16 @@ std::size_t Pipeline::remove_impl(const TenantContext& context, const std::vecto
     DurableRequest durable(platform_, scope);
     std::size_t removed = 0;
     for (const auto& id : ids) {
-      bool existed = false;
       try {
-        existed = platform_.documents().remove(scope, id);
+        platform_.documents().check_write(scope, id, {});  // the existing document's ACL groups
       } catch (const Error& error) {
         audit_write(platform_, scope, "document:" + id, "", to_string(error.code()));
         throw;
       }
+    }
+    platform_.corpus().remove(scope, ids);  // durable first, like ingest
+    for (const auto& id : ids) {
+      const bool existed = platform_.documents().remove(scope, id);
       platform_.vectors().remove(scope, id);
       if (existed) {
         ++removed;

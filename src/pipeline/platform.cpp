@@ -1,8 +1,13 @@
 #include "tenantai/pipeline/platform.h"
 
 #include <fmt/format.h>
+
+#include <iostream>
 #include <mutex>
 #include <system_error>
+
+#include "pipeline/service_identity.h"
+#include "tenantai/corpus/file_corpus_store.h"
 
 namespace tenantai::pipeline {
 
@@ -110,6 +115,18 @@ Platform::Platform(PlatformOptions options)
   vector_options.dim = options_.embedder->dimension();
   vector_options.metric = retrieval::Metric::Cosine;
   vectors_ = std::make_unique<retrieval::VectorStore>(vector_options);
+  corpus_ = options_.corpus;
+  if (!corpus_) {
+    corpus::FileCorpusOptions corpus_options;
+    corpus_options.root = make_dir(root / "corpus");
+    corpus_options.sealer = sealer_.get();
+    corpus_options.seal = [this](const TenantId& tenant) {
+      auto config = tenant_config(tenant);
+      return !config || (*config)->encryption_required;  // unknown: seal (fail closed)
+    };
+    corpus_ = std::make_shared<corpus::FileCorpusStore>(std::move(corpus_options));
+  }
+  service_identity_ = std::make_unique<detail::ServiceIdentity>();
   documents_ = std::make_unique<DocumentLibrary>(sealer_.get());
   auto quota = [this](const TenantId& tenant) { return cache_quota_for(tenant); };
   cache::ResponseCacheOptions response_options;
@@ -166,6 +183,90 @@ Platform::~Platform() {
     }
   } catch (...) {
   }
+}
+
+// One tenant's readiness: restored once, or quarantined with the reason.
+struct Platform::Readiness {
+  std::mutex mutex;
+  bool ready = false;
+  std::optional<Error> quarantined;
+};
+
+std::shared_ptr<Platform::Readiness> Platform::readiness_of(const TenantId& tenant) {
+  std::lock_guard lock(readiness_mutex_);
+  auto& slot = readiness_[tenant];
+  if (!slot) slot = std::make_shared<Readiness>();
+  return slot;
+}
+
+TenantContext Platform::service_context(const TenantContext& requester) const {
+  requester.check_usable();
+  return service_identity_->mint(requester.tenant());
+}
+
+void Platform::ensure_ready(const TenantContext& context) {
+  auto state = readiness_of(context.tenant());
+  std::lock_guard lock(state->mutex);
+  if (state->quarantined) throw *state->quarantined;
+  if (state->ready) return;
+  try {
+    restore(context);
+    state->ready = true;
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::CryptoFailure) throw;  // a key that is gone: reported, retried next time
+    const Error reason(ErrorCode::TenantUnavailable, e.code() == ErrorCode::TenantUnavailable
+                                                         ? e.message()
+                                                         : fmt::format("tenant '{}' failed verification: {}: {}",
+                                                                       context.tenant().str(), to_string(e.code()), e.message()));
+    state->quarantined = reason;
+    std::cerr << "tenantai: tenant " << context.tenant().str() << " quarantined: " << reason.message() << std::endl;
+    throw reason;
+  }
+}
+
+void Platform::restore(const TenantContext& context) {
+  const TenantContext service = service_context(context);
+  auto config = tenant_config(context.tenant());
+  const bool seal = !config || (*config)->encryption_required;
+  with_tenant(service, [&](auto scope) {
+    (void)audit_->size(scope);  // opening the log verifies it against its signed checkpoint
+    std::vector<retrieval::Document> vectors;
+    const auto report = corpus_->load(scope, [&](corpus::CorpusDocument&& d) {
+      documents_->put(scope, StoredText{d.id, d.title, d.text, d.acl_groups}, seal);
+      vectors.push_back({std::move(d.id), std::move(d.vector), std::move(d.acl_groups), std::move(d.metadata)});
+    });
+    for (auto& document : vectors) vectors_->upsert(scope, std::move(document));
+    if (report.documents == 0 && report.torn_bytes_cut == 0) return;
+    audit::AuditEvent event;
+    event.operation = audit::Operation::Read;
+    event.target = "corpus";
+    event.detail = fmt::format("restored {} documents from {} records; torn tail cut: {} bytes", report.documents,
+                               report.records, report.torn_bytes_cut);
+    audit_->append(scope, std::move(event));
+    audit_->sync(scope);
+  });
+}
+
+void Platform::quarantine(const TenantId& tenant, const Error& reason) {
+  auto state = readiness_of(tenant);
+  std::lock_guard lock(state->mutex);
+  state->quarantined = Error(ErrorCode::TenantUnavailable, reason.message());
+  std::cerr << "tenantai: tenant " << tenant.str() << " quarantined: " << reason.message() << std::endl;
+}
+
+std::vector<QuarantinedTenant> Platform::quarantined_tenants(const SystemScope& /*proof*/) const {
+  std::vector<std::pair<TenantId, std::shared_ptr<Readiness>>> states;
+  {
+    std::lock_guard lock(readiness_mutex_);
+    states.assign(readiness_.begin(), readiness_.end());
+  }
+  std::vector<QuarantinedTenant> out;
+  for (const auto& [tenant, state] : states) {
+    std::lock_guard lock(state->mutex);
+    if (state->quarantined) out.push_back({tenant, state->quarantined->message()});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.tenant < b.tenant; });
+  return out;
 }
 
 audit::CheckpointVerifier Platform::audit_verifier() const {

@@ -17,26 +17,6 @@
 
 namespace tenantai::pipeline {
 
-// Mints contexts for the platform's own service principal. Used only after the caller proved
-// authority over the tenant (its admin capability, or a recorded SystemScope visit), for layer
-// operations that need administrative capabilities (memory erasure and export).
-class TenantRegistry::ServiceIdentity final : public Authenticator {
- public:
-  Result<TenantContext> authenticate(std::string_view, const RequestOptions&) const override {
-    return Error(ErrorCode::Unauthenticated, "the registry's service identity accepts no credentials");
-  }
-  TenantContext mint(const TenantId& tenant, const std::string& on_behalf_of) const {
-    Principal principal{tenant, "tenantai-registry", {},
-                        {std::string(memory::kAdminCapability), std::string(memory::kAnyUserCapability),
-                         std::string(kExportCapability), std::string(kOffboardCapability), "admin:keys"}};
-    RequestOptions options;
-    options.request_id = "registry-" + new_request_id();
-    options.timeout = std::chrono::minutes(10);
-    (void)on_behalf_of;
-    return make_context(std::move(principal), options);
-  }
-};
-
 // Ed25519 key that signs erasure receipts, kept at <data_dir>/keys/receipt-signer.key (0600).
 struct TenantRegistry::ReceiptSigner {
   unsigned char public_key[crypto_sign_PUBLICKEYBYTES];
@@ -112,7 +92,6 @@ std::string write_file(const std::filesystem::path& directory, const std::string
 
 TenantRegistry::TenantRegistry(Platform& platform)
     : platform_(platform),
-      identity_(std::make_unique<ServiceIdentity>()),
       signer_(std::make_unique<ReceiptSigner>(platform.options().data_dir / "keys" / "receipt-signer.key")) {}
 
 TenantRegistry::~TenantRegistry() = default;
@@ -130,7 +109,7 @@ TenantContext TenantRegistry::service_context(const TenantId& tenant, const Tena
   if (requester.tenant() != tenant) {
     throw Error(ErrorCode::IsolationViolation, "a registry operation named a tenant other than the requester's");
   }
-  return identity_->mint(tenant, requester.actor());
+  return platform_.service_context(requester);
 }
 
 std::mutex& TenantRegistry::lifecycle_mutex(const TenantId& tenant) {
@@ -151,7 +130,34 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
     throw Error(ErrorCode::InvalidArgument, fmt::format("tenant '{}' names unknown model '{}'", config.id.str(),
                                                         escape_for_message(config.models.model)));
   }
-  OnboardReport report{config.id, {}, {}, {}, 0};
+  OnboardReport report{config.id, {}, {}, {}, 0, {}};
+  try {
+    return onboard_visit(system, config, **base_tier, report);
+  } catch (const Error& e) {
+    // The visit itself could not be recorded: the tenant's audit log on disk failed
+    // verification. The tenant is provisioned quarantined (its keys answer TenantUnavailable
+    // with the reason); nothing of its data is touched, and every other tenant onboards.
+    if ((e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) || platform_.tenant_config(config.id)) {
+      throw;
+    }
+    return onboard_quarantined(config, e);
+  }
+}
+
+OnboardReport TenantRegistry::onboard_quarantined(const TenantConfig& config, const Error& reason) {
+  OnboardReport report{config.id, {}, {}, {}, 0, reason.message()};
+  platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
+  platform_.quarantine(config.id, reason);
+  for (const auto& key : config.api_keys) {
+    if (key.secret.empty()) continue;  // nothing to issue a new key for while quarantined
+    Principal principal{config.id, key.actor, key.groups, key.capabilities};
+    report.key_ids.push_back(platform_.authenticator().add(key.secret, std::move(principal)));
+  }
+  return report;
+}
+
+OnboardReport TenantRegistry::onboard_visit(SystemScope& system, const TenantConfig& config,
+                                            const metering::TierPolicy& base_tier, OnboardReport& report) {
   return system.visit(config.id, [&](auto scope) {
     if (platform_.key_provider().destroyed(scope.context())) {
       throw Error(ErrorCode::AlreadyExists,
@@ -162,9 +168,9 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
       // First: the layers below size their per-tenant partitions from the config (cache quotas).
       platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
       // Tier with the tenant's own quotas (its own policy, so one tenant's limits never move another's).
-      metering::TierPolicy policy = **base_tier;
+      metering::TierPolicy policy = base_tier;
       policy.name = "tenant/" + config.id.str();
-      policy.weight = (*base_tier)->weight * std::max<std::uint32_t>(config.scheduler_weight, 1);
+      policy.weight = base_tier.weight * std::max<std::uint32_t>(config.scheduler_weight, 1);
       policy.requests_per_minute = config.quotas.requests_per_minute;
       policy.tokens_per_minute = config.quotas.tokens_per_minute;
       policy.request_burst = 0;  // = the tenant's own per-minute limits, not the base tier's bursts
@@ -213,7 +219,17 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
       event.target = "tenant";
       event.detail = fmt::format("onboarded tier={} model={} keys={}", config.tier, config.models.model,
                                  report.key_ids.size());
-      platform_.audit().append(scope, std::move(event));
+      try {
+        platform_.audit().append(scope, std::move(event));
+        platform_.audit().sync(scope);
+      } catch (const Error& e) {
+        // The tenant's existing log failed verification (a restart onto damaged state): the
+        // tenant stays provisioned but quarantined, so its requests get TenantUnavailable with
+        // the reason while every other tenant starts and serves.
+        if (e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) throw;
+        platform_.quarantine(config.id, e);
+        report.quarantined = e.message();
+      }
       return report;
     } catch (...) {
       // Nothing half-provisioned: undo every layer that may have been touched.
@@ -284,6 +300,7 @@ ErasureReceipt TenantRegistry::offboard_impl(const TenantContext& context, const
     layers["vectors"] = vector_stats.documents;
     platform_.vectors().drop_tenant(scope);
     layers["documents"] = platform_.documents().erase_tenant(scope);
+    layers["corpus"] = platform_.corpus().erase_tenant(scope);
     layers["response_cache"] = platform_.response_cache().flush(scope);
     platform_.response_cache().set_opt_out(scope, true);
     layers["semantic_cache"] = platform_.semantic_cache().flush(scope);

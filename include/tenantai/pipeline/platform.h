@@ -28,6 +28,7 @@
 #include "tenantai/cache/response_cache.h"
 #include "tenantai/cache/semantic_cache.h"
 #include "tenantai/core/api_key_authenticator.h"
+#include "tenantai/corpus/corpus_store.h"
 #include "tenantai/crypto/envelope_sealer.h"
 #include "tenantai/crypto/local_key_provider.h"
 #include "tenantai/inference/backend.h"
@@ -47,6 +48,10 @@
 #include "tenantai/tools/tool_registry.h"
 
 namespace tenantai::pipeline {
+
+namespace detail {
+class ServiceIdentity;
+}  // namespace detail
 
 // A model the platform offers: routing facts and price.
 struct ModelOffering {
@@ -71,6 +76,15 @@ struct PlatformOptions {
   std::chrono::milliseconds cache_ttl{std::chrono::hours(1)};
   std::uint64_t audit_checkpoint_every = 1024;  // events between signed checkpoints
   std::size_t max_retrieved_passages = 8;  // per request
+  // The system of record for documents and vectors. nullptr: a FileCorpusStore under
+  // data_dir/corpus, sealing the records of tenants whose config requires encryption.
+  std::shared_ptr<corpus::CorpusStore> corpus;
+};
+
+// A tenant whose state failed verification: it gets TenantUnavailable, every other tenant serves.
+struct QuarantinedTenant {
+  TenantId tenant;
+  std::string reason;  // the error that quarantined it (names the file and what was wrong)
 };
 
 // Owns every layer. Construction creates data_dir's sub-directories, loads or creates the
@@ -104,6 +118,7 @@ class Platform {
   metering::FairScheduler& scheduler() noexcept { return *scheduler_; }
   metering::Meter& meter() noexcept { return *meter_; }
 
+  corpus::CorpusStore& corpus() noexcept { return *corpus_; }
   retrieval::VectorStore& vectors() noexcept { return *vectors_; }
   DocumentLibrary& documents() noexcept { return *documents_; }
   cache::ResponseCache& response_cache() noexcept { return *response_cache_; }
@@ -133,11 +148,32 @@ class Platform {
   // Tenants currently provisioned (cross-tenant knowledge: needs a SystemScope).
   std::vector<TenantId> provisioned_tenants(const SystemScope& proof) const;
 
+  // Makes the tenant of `context` ready to serve, once per process and lazily (a start does not
+  // wait for every tenant): verifies its audit log and restores its corpus into the vector store
+  // and document library. A tenant whose state fails verification is quarantined: this call and
+  // every later one throw TenantUnavailable with the reason, a line on stderr names it, and no
+  // other tenant is affected. A missing key (CryptoFailure) is reported as it is and retried on
+  // the next call. Concurrent first calls of one tenant wait for one restore. Thread-safe.
+  void ensure_ready(const TenantContext& context);
+  // Quarantines a tenant (used when onboarding finds its state damaged). Thread-safe.
+  void quarantine(const TenantId& tenant, const Error& reason);
+  // Tenants currently quarantined, with reasons (cross-tenant knowledge: needs a SystemScope).
+  std::vector<QuarantinedTenant> quarantined_tenants(const SystemScope& proof) const;
+
+  // A context of the requester's tenant for the platform's own service principal (memory
+  // admin, export, key management, writing any document), for layer operations done on behalf
+  // of a request that already proved its authority (the registry's export and offboarding).
+  // Refuses a dead system context (PermissionDenied).
+  TenantContext service_context(const TenantContext& requester) const;
+
   // The name of the system prompt template every tenant's overlay applies to.
   static constexpr const char* kAnswerTemplate = "tenantai.answer";
 
  private:
   cache::CacheQuota cache_quota_for(const TenantId& tenant) const;
+  struct Readiness;
+  std::shared_ptr<Readiness> readiness_of(const TenantId& tenant);
+  void restore(const TenantContext& context);
 
   PlatformOptions options_;
   ApiKeyAuthenticator authenticator_;
@@ -157,6 +193,7 @@ class Platform {
   boost::asio::thread_pool inference_pool_;
   std::unique_ptr<metering::FairScheduler> scheduler_;
 
+  std::shared_ptr<corpus::CorpusStore> corpus_;
   std::unique_ptr<retrieval::VectorStore> vectors_;
   std::unique_ptr<DocumentLibrary> documents_;
   std::unique_ptr<cache::ResponseCache> response_cache_;
@@ -168,6 +205,9 @@ class Platform {
   inference::ModelRouter router_;
   tools::ToolRegistry tools_;
 
+  std::unique_ptr<detail::ServiceIdentity> service_identity_;
+  mutable std::mutex readiness_mutex_;
+  std::unordered_map<TenantId, std::shared_ptr<Readiness>> readiness_;
   mutable std::shared_mutex configs_mutex_;
   std::unordered_map<TenantId, std::shared_ptr<const TenantConfig>> configs_;
 };

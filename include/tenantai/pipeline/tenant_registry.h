@@ -25,6 +25,8 @@ struct OnboardReport {
                                                        // no secret for (returned once, store it)
   std::vector<std::string> adapters;  // adapters registered to the tenant
   std::uint32_t overlay_version = 0;  // prompt overlay version (0: none)
+  std::string quarantined;            // non-empty: the tenant's state on disk failed verification
+                                      // (this reason); it is provisioned but gets TenantUnavailable
 };
 
 // The files an export wrote (paths and their SHA-256), and the audit checkpoint it ends at.
@@ -91,16 +93,17 @@ class TenantRegistry {
   std::string receipt_verifier_key() const;
 
  private:
-  class ServiceIdentity;
   struct ReceiptSigner;
   static void require(const TenantContext& context, std::string_view capability);
+  OnboardReport onboard_visit(SystemScope& system, const TenantConfig& config, const metering::TierPolicy& base_tier,
+                              OnboardReport& report);
+  OnboardReport onboard_quarantined(const TenantConfig& config, const Error& reason);
   TenantContext service_context(const TenantId& tenant, const TenantContext& requester) const;
   ExportManifest export_impl(const TenantContext& context, const std::filesystem::path& directory);
   ErasureReceipt offboard_impl(const TenantContext& context, const std::filesystem::path& export_directory);
   std::mutex& lifecycle_mutex(const TenantId& tenant);
 
   Platform& platform_;
-  std::unique_ptr<ServiceIdentity> identity_;
   std::unique_ptr<ReceiptSigner> signer_;
   std::mutex mutexes_guard_;
   std::map<TenantId, std::unique_ptr<std::mutex>> lifecycle_mutexes_;
