@@ -38,7 +38,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr const char* kUsage =
+    "usage: rag_server [--demo] [--port N] [--tenants FILE] [--data DIR] [--data-dir DIR] [--operator-token TOKEN]\n"
+    "  --demo                run the whole multi-tenant story against itself over real sockets (and a restart), then exit\n"
+    "  --port N              listen on 127.0.0.1:N (default 8088; 0 = an ephemeral port, printed at start)\n"
+    "  --tenants FILE        tenant configs (default examples/tenants.json)\n"
+    "  --data DIR            demo documents, one <tenant>.jsonl per tenant (default examples/data)\n"
+    "  --data-dir DIR        state: keys, audit logs, corpus, memory (default a fresh temporary directory)\n"
+    "  --operator-token TOK  opens /metrics to this bearer token (default: /metrics is off)\n"
+    "  OPENAI_BASE_URL       send chat completions to this OpenAI-compatible server instead of the echo model\n";
+
 struct Args {
+  bool help = false;
   bool demo = false;
   std::uint16_t port = 8088;
   fs::path tenants = fs::path(TENANTAI_EXAMPLES_DIR) / "tenants.json";
@@ -56,12 +67,13 @@ Args parse_args(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--demo") args.demo = true;
+    else if (a == "--help" || a == "-h") args.help = true;
     else if (a == "--port") args.port = static_cast<std::uint16_t>(std::stoi(value()));
     else if (a == "--tenants") args.tenants = value();
     else if (a == "--data") args.data = value();
     else if (a == "--data-dir") args.data_dir = value();
     else if (a == "--operator-token") args.operator_token = value();
-    else throw Error(ErrorCode::InvalidArgument, "unknown option " + a + " (see the comment at the top of main.cpp)");
+    else throw Error(ErrorCode::InvalidArgument, "unknown option " + a + " (see rag_server --help)");
   }
   return args;
 }
@@ -259,13 +271,95 @@ int run_demo(pipeline::Platform& platform, const std::vector<pipeline::TenantCon
   return failures == 0 ? 0 : 1;
 }
 
+// After the restart: every tenant's documents are back (searchable, ACL intact), and the
+// tenant offboarded before the restart stays gone although the tenants file still lists it.
+int run_restart_checks(const std::vector<pipeline::TenantConfig>& configs, std::uint16_t port) {
+  Client client{port};
+  int failures = 0;
+  auto expect = [&](bool ok, const std::string& what) {
+    std::cout << (ok ? "  ok    " : "  FAIL  ") << what << "\n";
+    if (!ok) ++failures;
+  };
+  const auto& acme = configs.front();
+  auto q = client.call(acme.api_keys.front().secret, "POST", "/v1/query", {{"query", "wire transfer cut-off internal memo"}, {"k", 5}});
+  auto body = json::parse(q.body, nullptr, false);
+  const std::size_t hits = body.is_object() && body.contains("results") ? body["results"].size() : 0;
+  expect(q.status == 200 && hits > 0, fmt::format("{} finds its {} documents again after the restart (corpus restored from disk)", acme.id.str(), hits));
+  const auto& offboarded = configs.back();
+  auto gone = client.call(offboarded.api_keys.front().secret, "POST", "/v1/query", {{"query", "expense policy"}});
+  expect(gone.status == 401, fmt::format("{} (offboarded, still in the tenants file) was skipped: its key gets 401", offboarded.id.str()));
+  std::cout << "\n" << (failures == 0 ? "restart: all checks passed" : fmt::format("restart: {} checks FAILED", failures)) << "\n";
+  return failures == 0 ? 0 : 1;
+}
+
 volatile std::sig_atomic_t g_stop = 0;
+
+// One life of the server: every layer on `data_dir`, tenants onboarded from the tenants file,
+// the HTTP API listening. Destroying it stops the server and signs final audit checkpoints.
+struct Service {
+  pipeline::Platform platform;
+  pipeline::TenantRegistry registry;
+  pipeline::Pipeline pipeline;
+  server::HttpServer http;
+  std::unique_ptr<server::TenantApi> api;
+  std::string operator_token;
+
+  static pipeline::PlatformOptions platform_options(const Args& args) {
+    pipeline::PlatformOptions options;
+    options.data_dir = args.data_dir;
+    options.backend = make_backend();
+    options.embedder = std::make_shared<inference::HashingEmbedder>();
+    return options;
+  }
+  static server::HttpServerOptions http_options(const Args& args) {
+    server::HttpServerOptions options;
+    options.port = args.demo ? 0 : args.port;
+    return options;
+  }
+
+  Service(const Args& args, const std::vector<pipeline::TenantConfig>& configs)
+      : platform(platform_options(args)), registry(platform), pipeline(platform), http(http_options(args)) {
+    onboard_all(configs);
+    server::TenantApiOptions api_options;
+    // No default operator token: a fixed one in the source would open /metrics to anyone.
+    api_options.operator_token = args.operator_token;
+    if (args.demo && api_options.operator_token.empty()) api_options.operator_token = new_request_id();
+    operator_token = api_options.operator_token;
+    api_options.export_dir = args.data_dir / "exports";
+    api = std::make_unique<server::TenantApi>(http, pipeline, registry, api_options);
+    http.on_shutdown([] { std::cout << "server stopped; audit logs are checkpointed on shutdown\n"; });
+    http.start();
+    std::cout << "listening on http://127.0.0.1:" << http.port() << std::endl;
+    if (operator_token.empty()) std::cout << "/metrics is off (no --operator-token)" << std::endl;
+  }
+  ~Service() { http.stop(); }
+
+  // One tenant's failure stays that tenant's: an offboarded tenant still in the file is skipped
+  // with a warning, a tenant whose state on disk fails verification starts quarantined.
+  void onboard_all(const std::vector<pipeline::TenantConfig>& configs) {
+    auto system = platform.system_scope("rag-server", "provision tenants from the tenants file");
+    for (const auto& config : configs) {
+      try {
+        auto report = registry.onboard(system, config);
+        std::cout << fmt::format("  {:<14} tier {:<10} model {:<10} adapters [{}] keys {}{}\n", config.id.str(),
+                                 config.tier, config.models.model, fmt::join(report.adapters, ","),
+                                 report.key_ids.size(), report.quarantined.empty() ? "" : "  QUARANTINED: " + report.quarantined);
+      } catch (const Error& e) {
+        std::cout << fmt::format("  {:<14} skipped: {}\n", config.id.str(), e.message()) << std::flush;
+      }
+    }
+  }
+};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     Args args = parse_args(argc, argv);
+    if (args.help) {
+      std::cout << kUsage;
+      return 0;
+    }
     bool temporary = false;
     if (args.data_dir.empty()) {
       args.data_dir = fs::temp_directory_path() / fmt::format("tenantai-demo-{}", ::getpid());
@@ -276,48 +370,20 @@ int main(int argc, char** argv) {
     if (!configs) throw configs.error();
 
     int status = 0;
-    {
-      pipeline::PlatformOptions options;
-      options.data_dir = args.data_dir;
-      options.backend = make_backend();
-      options.embedder = std::make_shared<inference::HashingEmbedder>();
-      pipeline::Platform platform(std::move(options));
-      pipeline::TenantRegistry registry(platform);
-      pipeline::Pipeline pipeline(platform);
-
-      std::cout << "\n== 1. provision " << configs->size() << " tenants from " << args.tenants.string() << "\n";
+    std::cout << "\n== 1. provision " << configs->size() << " tenants from " << args.tenants.string() << "\n";
+    if (args.demo) {
       {
-        SystemScope system(platform.access_recorder(), "demo-operator", "provision tenants from tenants.json");
-        for (const auto& config : *configs) {
-          auto report = registry.onboard(system, config);
-          std::cout << fmt::format("  {:<14} tier {:<10} model {:<10} adapters [{}] keys {}\n", config.id.str(),
-                                   config.tier, config.models.model, fmt::join(report.adapters, ","),
-                                   report.key_ids.size());
-        }
+        Service service(args, *configs);
+        status = run_demo(service.platform, *configs, args, service.http.port(), service.operator_token);
       }
-
-      server::HttpServerOptions server_options;
-      server_options.port = args.demo ? 0 : args.port;
-      server::HttpServer http(server_options);
-      server::TenantApiOptions api_options;
-      // No default operator token: a fixed one in the source would open /metrics to anyone.
-      api_options.operator_token = args.operator_token;
-      if (args.demo && api_options.operator_token.empty()) api_options.operator_token = new_request_id();
-      api_options.export_dir = args.data_dir / "exports";
-      server::TenantApi api(http, pipeline, registry, api_options);
-      http.on_shutdown([&] { std::cout << "server stopped; audit logs are checkpointed on shutdown\n"; });
-      http.start();
-      std::cout << "listening on http://127.0.0.1:" << http.port() << std::endl;
-      if (api_options.operator_token.empty()) std::cout << "/metrics is off (no --operator-token)" << std::endl;
-
-      if (args.demo) {
-        status = run_demo(platform, *configs, args, http.port(), api_options.operator_token);
-      } else {
-        std::signal(SIGINT, [](int) { g_stop = 1; });
-        std::signal(SIGTERM, [](int) { g_stop = 1; });
-        while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      http.stop();
+      std::cout << "\n== 8. restart: a new server process state on the same --data-dir\n";
+      Service restarted(args, *configs);
+      status |= run_restart_checks(*configs, restarted.http.port());
+    } else {
+      Service service(args, *configs);
+      std::signal(SIGINT, [](int) { g_stop = 1; });
+      std::signal(SIGTERM, [](int) { g_stop = 1; });
+      while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (temporary) fs::remove_all(args.data_dir);
     return status;
