@@ -2,6 +2,7 @@
 // retrieval persistence, pipeline exports.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ std::string read_file(const std::filesystem::path& path);
 
 // Writes all of `bytes` to `fd` (retrying short writes and EINTR); StorageFailure naming `path`.
 void write_fully(int fd, std::string_view bytes, const std::filesystem::path& path);
+
+// Writes all of `bytes` at `offset` of `fd` (pwrite, retrying short writes and EINTR);
+// StorageFailure naming `path`.
+void pwrite_fully(int fd, std::string_view bytes, std::uint64_t offset, const std::filesystem::path& path);
 
 // Writes `bytes` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
 // the directory. `mode` is applied to the new file. StorageFailure naming the path on error.

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -27,6 +28,10 @@ T get_le(std::string_view bytes, std::size_t at) {
   T v = 0;
   for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
   return v;
+}
+
+bool all_zero(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == '\0'; });
 }
 
 void check_of(std::string_view payload, unsigned char* out) {
@@ -151,6 +156,7 @@ FrameScan scan_frames(std::string_view bytes, std::size_t header_bytes) {
   std::size_t at = header_bytes;
   scan.good_bytes = at;
   while (at < bytes.size()) {
+    if (all_zero(bytes.substr(at))) break;  // the preallocated, never written end of the file
     if (bytes.size() - at < kFrameOverhead + 10) {
       scan.torn = true;
       break;
@@ -165,7 +171,7 @@ FrameScan scan_frames(std::string_view bytes, std::size_t header_bytes) {
     if (!verified) {
       // The last frame of the file may be half-written (a crash mid-append); one with more
       // frames behind it is damage, not a crash.
-      if (end >= bytes.size()) scan.torn = true;
+      if (end >= bytes.size() || all_zero(bytes.substr(end))) scan.torn = true;
       else scan.error = "record at byte " + std::to_string(at) + " fails its checksum";
       break;
     }

@@ -1,6 +1,6 @@
 // The corpus journal's byte format (internal; docs/corpus-format.md is the contract).
 //
-//   file    := header frame*
+//   file    := header frame* zero*   (the end is preallocated in chunks and zero until written)
 //   header  := "TAICORP" 0x00 | version:u32le (= 1) | tenant_len:u16le | tenant
 //   frame   := length:u32le | check:16 (BLAKE2b-128 of payload) | payload[length]
 //   payload := kind:u8 (1 put, 2 remove) | flags:u8 (bit0 sealed) | sequence:u64le | body
@@ -46,6 +46,7 @@ struct FrameScan {
   std::vector<Record> records;
   std::uint64_t good_bytes = 0;    // header + every complete, verified frame
   bool torn = false;               // the bytes end in an incomplete or unverifiable last frame
+                                   // (only zeros, if anything, behind it)
   std::optional<std::string> error;  // a damaged frame with more data behind it
 };
 FrameScan scan_frames(std::string_view bytes, std::size_t header_bytes);
