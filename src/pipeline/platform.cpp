@@ -73,7 +73,6 @@ Platform::Platform(PlatformOptions options)
   const auto root = make_dir(options_.data_dir);
   const auto key_dir = make_dir(root / "keys");
   const auto audit_dir = make_dir(root / "audit");
-  const auto memory_dir = make_dir(root / "memory");
 
   // Keys, the sealer, the audit log (whose bodies are always sealed with the tenant's key, so
   // crypto-shredding an offboarded tenant leaves only hashes readable).
@@ -82,7 +81,7 @@ Platform::Platform(PlatformOptions options)
       std::filesystem::exists(signer_path) ? audit::CheckpointSigner::load(signer_path.string())
                                            : audit::CheckpointSigner::generate("tenantai-audit"));
   if (!std::filesystem::exists(signer_path)) signer_->save(signer_path.string());
-  key_provider_ = std::make_unique<crypto::LocalKeyProvider>(key_dir);
+  key_provider_ = options_.key_provider ? options_.key_provider : std::make_shared<crypto::LocalKeyProvider>(key_dir);
   sealer_ = std::make_unique<crypto::EnvelopeSealer>(*key_provider_, key_dir / "data-keys", &key_observer_);
   audit::AuditLogOptions audit_options;
   audit_options.signer = signer_.get();
@@ -103,8 +102,9 @@ Platform::Platform(PlatformOptions options)
     router_.add_model(model.spec);
   }
   for (const auto& tier : options_.tiers) tiers_.define(tier);
-  budgets_ = std::make_unique<metering::BudgetManager>(counters_, prices_);
-  limiter_ = std::make_unique<metering::RateLimiter>(tiers_, counters_);
+  counters_ = options_.counters ? options_.counters : std::make_shared<metering::InMemoryCounterStore>();
+  budgets_ = std::make_unique<metering::BudgetManager>(*counters_, prices_);
+  limiter_ = std::make_unique<metering::RateLimiter>(tiers_, *counters_);
   meter_ = std::make_unique<metering::Meter>(prices_);
   metering::FairSchedulerOptions scheduler_options;
   scheduler_options.slots = std::max<std::size_t>(options_.inference_slots, 1);
@@ -146,11 +146,14 @@ Platform::Platform(PlatformOptions options)
   embedding_options.quota_for = quota;
   embedding_options.sealer = sealer_.get();
   embedding_cache_ = std::make_unique<cache::EmbeddingCache>(std::move(embedding_options));
-  memory::SqliteMemoryOptions memory_options;
-  memory_options.root_dir = memory_dir.string();
-  memory_options.max_open_handles = options_.memory_handles;
-  memory_options.sealer = sealer_.get();
-  memory_ = std::make_unique<memory::SqliteMemoryStore>(std::move(memory_options));
+  memory_ = options_.memory;
+  if (!memory_) {
+    memory::SqliteMemoryOptions memory_options;
+    memory_options.root_dir = make_dir(root / "memory").string();
+    memory_options.max_open_handles = options_.memory_handles;
+    memory_options.sealer = sealer_.get();
+    memory_ = std::make_shared<memory::SqliteMemoryStore>(std::move(memory_options));
+  }
 
   prompts_.publish(answer_template());
   // A refused tool call (capability, foreign tenant, unknown tool) is evidence of an attempted

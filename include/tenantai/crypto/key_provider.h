@@ -20,8 +20,9 @@ struct WrappedKey {
 };
 
 // Implementations must be thread-safe and fail closed: a key they cannot positively unwrap for
-// the context's tenant is an error, never a default key. Every method acts for
-// context.tenant() only; a wrapped key of one tenant must not unwrap for another (bind the
+// the context's tenant is an error, never a default key, and a context that fails
+// TenantContext::check_usable() (kept past its SystemScope visit) is refused. Every method acts
+// for context.tenant() only; a wrapped key of one tenant must not unwrap for another (bind the
 // tenant into the wrapping, e.g. as associated data).
 class KeyProvider {
  public:

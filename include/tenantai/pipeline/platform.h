@@ -76,9 +76,19 @@ struct PlatformOptions {
   std::chrono::milliseconds cache_ttl{std::chrono::hours(1)};
   std::uint64_t audit_checkpoint_every = 1024;  // events between signed checkpoints
   std::size_t max_retrieved_passages = 8;  // per request
+  // Stateful layers the host may supply (shared with the host, which may keep using them);
+  // each nullptr is today's embedded implementation under data_dir.
   // The system of record for documents and vectors. nullptr: a FileCorpusStore under
   // data_dir/corpus, sealing the records of tenants whose config requires encryption.
   std::shared_ptr<corpus::CorpusStore> corpus;
+  // Tenant key-encryption keys (a KMS or HSM adapter). nullptr: a LocalKeyProvider under
+  // data_dir/keys (master key file 0600; keep it off the data disk in production).
+  std::shared_ptr<crypto::KeyProvider> key_provider;
+  // Rate-limit buckets and budget ledgers. nullptr: an InMemoryCounterStore (per process).
+  std::shared_ptr<metering::CounterStore> counters;
+  // Conversation memory. nullptr: a SqliteMemoryStore under data_dir/memory, sealed with the
+  // tenants' keys. A supplied store does its own sealing.
+  std::shared_ptr<memory::MemoryStore> memory;
 };
 
 // A tenant whose state failed verification: it gets TenantUnavailable, every other tenant serves.
@@ -179,14 +189,14 @@ class Platform {
   ApiKeyAuthenticator authenticator_;
   std::unique_ptr<audit::CheckpointSigner> signer_;
   audit::AuditKeyAccessObserver key_observer_;
-  std::unique_ptr<crypto::LocalKeyProvider> key_provider_;
+  std::shared_ptr<crypto::KeyProvider> key_provider_;
   std::unique_ptr<crypto::EnvelopeSealer> sealer_;
   std::unique_ptr<audit::AuditLog> audit_;
   std::unique_ptr<audit::AuditAccessRecorder> access_recorder_;
 
   metering::PriceTable prices_;
   metering::TenantTiers tiers_;
-  metering::InMemoryCounterStore counters_;
+  std::shared_ptr<metering::CounterStore> counters_;
   std::unique_ptr<metering::BudgetManager> budgets_;
   std::unique_ptr<metering::RateLimiter> limiter_;
   std::unique_ptr<metering::Meter> meter_;
@@ -199,7 +209,7 @@ class Platform {
   std::unique_ptr<cache::ResponseCache> response_cache_;
   std::unique_ptr<cache::SemanticCache> semantic_cache_;
   std::unique_ptr<cache::EmbeddingCache> embedding_cache_;
-  std::unique_ptr<memory::SqliteMemoryStore> memory_;
+  std::shared_ptr<memory::MemoryStore> memory_;
 
   prompt::PromptRegistry prompts_;
   inference::ModelRouter router_;
