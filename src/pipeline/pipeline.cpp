@@ -16,6 +16,7 @@
 #include "tenantai/inference/hashing_embedder.h"
 #include "tenantai/metering/meter.h"
 #include "pipeline/chat_cache_key.h"
+#include "pipeline/retrieval_step.h"
 
 namespace tenantai::pipeline {
 
@@ -31,7 +32,6 @@ namespace {
 
 constexpr std::size_t kMaxOutputTokens = 4096;
 constexpr std::size_t kHistoryMessages = 20;
-constexpr std::string_view kEmbeddingModel = "tenantai.embedder";
 
 // The tenant's config, after its state was verified and restored (Platform::ensure_ready):
 // NotFound for an unknown tenant, TenantUnavailable for a quarantined one.
@@ -148,34 +148,6 @@ inference::CompletionResult call_backend(Platform& platform, const TenantScope<T
   }
   if (call->error) std::rethrow_exception(call->error);
   return std::move(*call->result);
-}
-
-template <typename Tag>
-std::vector<float> embed_text(Platform& platform, const TenantScope<Tag>& scope, const std::string& text) {
-  auto cached = platform.embedding_cache().lookup(scope, kEmbeddingModel, text);
-  if (scope.view(cached)) return *scope.view(cached);
-  auto vectors = platform.embedder().embed({text});
-  if (vectors.size() != 1) throw Error(ErrorCode::Unavailable, "the embedder returned no vector");
-  (void)platform.embedding_cache().store(scope, kEmbeddingModel, text, vectors.front());
-  return std::move(vectors.front());
-}
-
-template <typename Tag>
-std::vector<Passage> retrieve(Platform& platform, const TenantScope<Tag>& scope, const std::vector<float>& query,
-                              std::size_t k, const retrieval::Filter& filter) {
-  if (k == 0) return {};
-  auto hits = platform.vectors().search(scope, query, k, filter);
-  std::vector<std::string> ids;
-  for (const auto& hit : scope.view(hits)) ids.push_back(hit.id);
-  auto texts = platform.documents().get(scope, ids);
-  std::vector<Passage> out;
-  for (const auto& hit : scope.view(hits)) {
-    const auto& docs = scope.view(texts);
-    auto it = std::find_if(docs.begin(), docs.end(), [&](const StoredText& d) { return d.id == hit.id; });
-    if (it == docs.end()) continue;  // removed between the two reads
-    out.push_back({it->id, it->title, it->text, hit.score});
-  }
-  return out;
 }
 
 template <typename Tag>
@@ -323,8 +295,8 @@ std::vector<Passage> Pipeline::query_impl(const TenantContext& context, const Qu
   return with_tenant(context, [&](auto scope) {
     DurableRequest durable(platform_, scope);
     platform_.limiter().admit(scope, 1);
-    auto query = embed_text(platform_, scope, request.text);
-    auto passages = retrieve(platform_, scope, query, request.k, request.filter);
+    auto query = detail::embed_text(platform_, scope, request.text);
+    auto passages = detail::retrieve(platform_, scope, query, request.k, request.filter);
     std::vector<std::string> ids;
     for (const auto& p : passages) ids.push_back(p.id);
     metering::UsageEvent usage;
@@ -393,7 +365,7 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
           hit = answer_from_json(*scope.view(exact));
           kind = "exact";
         } else if (request.messages.size() == 1) {
-          question_vector = embed_text(platform_, scope, question);
+          question_vector = detail::embed_text(platform_, scope, question);
           auto semantic = platform_.semantic_cache().lookup(scope, cache_key.semantic_key(), *question_vector);
           if (scope.view(semantic)) {
             hit = answer_from_json(scope.view(semantic)->value);
@@ -421,8 +393,8 @@ ChatAnswer Pipeline::chat_impl(const TenantContext& context, const ChatRequest& 
       // 4. retrieval with the actor's ACL
       std::vector<Passage> passages;
       if (request.k > 0) {
-        if (!question_vector) question_vector = embed_text(platform_, scope, question);
-        passages = retrieve(platform_, scope, *question_vector, request.k, {});
+        if (!question_vector) question_vector = detail::embed_text(platform_, scope, question);
+        passages = detail::retrieve(platform_, scope, *question_vector, request.k, {});
       }
       std::string context_block;
       for (const auto& p : passages) {

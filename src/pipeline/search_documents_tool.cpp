@@ -1,6 +1,6 @@
 #include "tenantai/pipeline/search_documents_tool.h"
 
-#include "tenantai/pipeline/pipeline.h"
+#include "pipeline/retrieval_step.h"
 
 namespace tenantai::pipeline {
 
@@ -16,9 +16,13 @@ nlohmann::json SearchDocumentsTool::invoke(const TenantContext& context, const n
     if (!arguments["k"].is_number_unsigned()) throw Error(ErrorCode::InvalidArgument, "search_docs \"k\" must be a positive integer");
     request.k = arguments["k"].get<std::size_t>();
   }
-  Pipeline pipeline(platform_);
+  if (request.k == 0 || request.k > platform_.options().max_retrieved_passages) {
+    throw Error(ErrorCode::InvalidArgument, "search_docs \"k\" must be between 1 and " +
+                                                std::to_string(platform_.options().max_retrieved_passages));
+  }
+  // A step of the calling request (its admission, metering and audit event cover it).
   const auto passages = with_tenant(context, [&](auto scope) {
-    return scope.release(pipeline.query(scope, request), "tool.search_docs");
+    return detail::retrieve(platform_, scope, detail::embed_text(platform_, scope, request.text), request.k, {});
   });
   nlohmann::json results = nlohmann::json::array();
   for (const auto& passage : passages) {
