@@ -13,6 +13,12 @@ TenantContext context_for(const std::string& tenant, const std::string& actor,
   return auth.authenticate(key.secret).value();
 }
 
+std::string fixed_secret(const std::string& name) {
+  std::string body = name;
+  body.resize(43, '0');
+  return "tai_" + body;
+}
+
 TempDir::TempDir() {
   namespace fs = std::filesystem;
   std::random_device rd;

@@ -13,6 +13,10 @@ namespace tenantai::test_support {
 TenantContext context_for(const std::string& tenant, const std::string& actor = "user",
                           std::vector<std::string> groups = {}, std::vector<std::string> capabilities = {});
 
+// A well-formed API key secret for tests and fixtures: "tai_" + `name` padded with '0' to 43
+// characters (names longer than 43 are cut). Deterministic, so configs can name it.
+std::string fixed_secret(const std::string& name);
+
 // A fresh empty temporary directory, removed when the object dies.
 class TempDir {
  public:

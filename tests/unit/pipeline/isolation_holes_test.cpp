@@ -22,11 +22,7 @@ using tenantai::test_support::TempDir;
 
 namespace {
 
-std::string secret_for(const std::string& name) {
-  std::string body = name;
-  body.resize(43, '0');
-  return "tai_" + body;
-}
+using tenantai::test_support::fixed_secret;
 
 const std::string kRiskCanary = "RISK-ONLY-CANARY-5521";
 const std::string kCommaCanary = "COMMA-GROUP-CANARY-8830";
@@ -38,11 +34,11 @@ struct AclWorld {
   std::unique_ptr<Platform> platform;
   std::unique_ptr<TenantRegistry> registry;
   std::unique_ptr<Pipeline> pipeline;
-  const std::string merged = secret_for("holesMergedActor");
-  const std::string split = secret_for("holesSplitActor");
-  const std::string staff = secret_for("holesStaffActor");
-  const std::string writer_any = secret_for("holesWriteAnyActor");
-  const std::string admin = secret_for("holesAuditAdmin");
+  const std::string merged = fixed_secret("holesMergedActor");
+  const std::string split = fixed_secret("holesSplitActor");
+  const std::string staff = fixed_secret("holesStaffActor");
+  const std::string writer_any = fixed_secret("holesWriteAnyActor");
+  const std::string admin = fixed_secret("holesAuditAdmin");
 
   AclWorld() {
     PlatformOptions options;

@@ -25,6 +25,8 @@ using tenantai::test_support::TempDir;
 
 namespace {
 
+using tenantai::test_support::fixed_secret;
+
 struct TenantFixture {
   std::string id;
   std::string canary;
@@ -32,17 +34,10 @@ struct TenantFixture {
   std::string teller_secret; // staff only, no admin
 };
 
-// A well-formed demo secret: "tai_" + 43 base64url characters.
-std::string secret_for(const std::string& name) {
-  std::string body = name;
-  body.resize(43, '0');
-  return "tai_" + body;
-}
-
 const std::vector<TenantFixture> kTenants = {
-    {"acme-bank", "ACME-CANARY-7731", secret_for("acmeAdminE2e"), secret_for("acmeTellerE2e")},
-    {"globex-health", "GLOBEX-CANARY-4402", secret_for("globexAdminE2e"), secret_for("globexTellerE2e")},
-    {"initech", "INITECH-CANARY-9090", secret_for("initechAdminE2e"), secret_for("initechTellerE2e")},
+    {"acme-bank", "ACME-CANARY-7731", fixed_secret("acmeAdminE2e"), fixed_secret("acmeTellerE2e")},
+    {"globex-health", "GLOBEX-CANARY-4402", fixed_secret("globexAdminE2e"), fixed_secret("globexTellerE2e")},
+    {"initech", "INITECH-CANARY-9090", fixed_secret("initechAdminE2e"), fixed_secret("initechTellerE2e")},
 };
 
 std::string config_json(const TenantFixture& t) {

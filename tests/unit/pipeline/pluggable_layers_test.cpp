@@ -20,6 +20,8 @@ using namespace tenantai;
 
 namespace {
 
+using tenantai::test_support::fixed_secret;
+
 // A stand-in for a KMS adapter: delegates to a LocalKeyProvider in its own directory and counts.
 class CountingKeyProvider final : public crypto::KeyProvider {
  public:
@@ -66,12 +68,6 @@ class CountingCounterStore final : public metering::CounterStore {
   metering::InMemoryCounterStore inner_;
 };
 
-std::string secret_for(const std::string& name) {
-  std::string body = name;
-  body.resize(43, '0');
-  return "tai_" + body;
-}
-
 }  // namespace
 
 TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied by the host are the ones used",
@@ -105,12 +101,12 @@ TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied 
       config.tier = "enterprise";
       config.models.model = "echo-small";
       config.encryption_required = true;
-      config.api_keys.push_back({"user", {"staff"}, {}, secret_for(id + "PluggableUser")});
+      config.api_keys.push_back({"user", {"staff"}, {}, fixed_secret(id + "PluggableUser")});
       registry.onboard(system, config);
     }
   }
   for (const std::string id : {"alpha", "beta"}) {
-    const auto context = platform.authenticator().authenticate(secret_for(id + "PluggableUser")).value();
+    const auto context = platform.authenticator().authenticate(fixed_secret(id + "PluggableUser")).value();
     with_tenant(context, [&](auto scope) {
       pipeline.ingest(scope, {{id + "-doc", "Doc", "The canary of " + id + " is CANARY-" + id + ".", {}, {}}});
       pipeline::ChatRequest chat;

@@ -22,11 +22,7 @@ using tenantai::test_support::TempDir;
 
 namespace {
 
-std::string secret_for(const std::string& name) {
-  std::string body = name;
-  body.resize(43, '0');
-  return "tai_" + body;
-}
+using tenantai::test_support::fixed_secret;
 
 TenantConfig config_of(const std::string& id, bool sealed) {
   TenantConfig config{TenantId(id)};
@@ -36,8 +32,8 @@ TenantConfig config_of(const std::string& id, bool sealed) {
   config.quotas.requests_per_minute = 100000;
   config.quotas.tokens_per_minute = 100000000;
   config.budgets.daily = 100'000'000;
-  config.api_keys.push_back({"admin", {"staff", "risk"}, {"admin:export", "admin:offboard"}, secret_for(id + "Admin")});
-  config.api_keys.push_back({"teller", {"staff"}, {}, secret_for(id + "Teller")});
+  config.api_keys.push_back({"admin", {"staff", "risk"}, {"admin:export", "admin:offboard"}, fixed_secret(id + "Admin")});
+  config.api_keys.push_back({"teller", {"staff"}, {}, fixed_secret(id + "Teller")});
   return config;
 }
 
@@ -62,7 +58,7 @@ struct Life {
     }
   }
   TenantContext login(const std::string& tenant, const std::string& actor) const {
-    auto context = platform->authenticator().authenticate(secret_for(tenant + actor));
+    auto context = platform->authenticator().authenticate(fixed_secret(tenant + actor));
     if (!context) throw context.error();
     return *context;
   }

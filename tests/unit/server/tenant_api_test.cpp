@@ -22,11 +22,7 @@ using tenantai::test_support::raw_exchange;
 
 namespace {
 
-std::string key_for(const std::string& name) {
-  std::string body = name;
-  body.resize(43, '0');
-  return "tai_" + body;
-}
+using tenantai::test_support::fixed_secret;
 
 struct Server {
   test_support::TempDir dir;
@@ -51,8 +47,8 @@ struct Server {
       config.tier = "enterprise";
       config.models.model = "echo-small";
       config.quotas.max_request_bytes = 8192;
-      config.api_keys.push_back({"admin", {"staff"}, {"admin:export", "admin:offboard"}, key_for(tenant + "Admin")});
-      config.api_keys.push_back({"viewer", {"staff"}, {}, key_for(tenant + "Viewer")});
+      config.api_keys.push_back({"admin", {"staff"}, {"admin:export", "admin:offboard"}, fixed_secret(tenant + "Admin")});
+      config.api_keys.push_back({"viewer", {"staff"}, {}, fixed_secret(tenant + "Viewer")});
       registry->onboard(system, config);
     }
     server::HttpServerOptions http_options;
@@ -83,15 +79,15 @@ json doc(const std::string& id, const std::string& text) { return {{"id", id}, {
 
 TEST_CASE("tenant api: each key sees only its own tenant's documents, answers, usage and audit", "[server][api]") {
   Server s;
-  REQUIRE(s.call(key_for("alphaAdmin"), "POST", "/v1/documents", {{"documents", {doc("shared-id", "alpha secret ALPHA-CANARY-1")}}}).status == 200);
-  REQUIRE(s.call(key_for("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("shared-id", "beta secret BETA-CANARY-2")}}}).status == 200);
+  REQUIRE(s.call(fixed_secret("alphaAdmin"), "POST", "/v1/documents", {{"documents", {doc("shared-id", "alpha secret ALPHA-CANARY-1")}}}).status == 200);
+  REQUIRE(s.call(fixed_secret("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("shared-id", "beta secret BETA-CANARY-2")}}}).status == 200);
 
-  auto q = s.call(key_for("alphaViewer"), "POST", "/v1/query", {{"query", "secret"}, {"k", 4}});
+  auto q = s.call(fixed_secret("alphaViewer"), "POST", "/v1/query", {{"query", "secret"}, {"k", 4}});
   REQUIRE(q.status == 200);
   CHECK(q.body.find("ALPHA-CANARY-1") != std::string::npos);
   CHECK(q.body.find("BETA-CANARY-2") == std::string::npos);
 
-  auto chat = s.call(key_for("betaViewer"), "POST", "/v1/chat",
+  auto chat = s.call(fixed_secret("betaViewer"), "POST", "/v1/chat",
                      {{"messages", {{{"role", "user"}, {"content", "what is the secret?"}}}}, {"max_tokens", 500}});
   REQUIRE(chat.status == 200);
   auto body = json::parse(chat.body);
@@ -102,22 +98,22 @@ TEST_CASE("tenant api: each key sees only its own tenant's documents, answers, u
   CHECK(answer.find("ALPHA-CANARY-1") == std::string::npos);
   CHECK(body["usage"]["total_tokens"].get<int>() > 0);
 
-  auto usage = json::parse(s.call(key_for("alphaAdmin"), "GET", "/v1/usage").body);
+  auto usage = json::parse(s.call(fixed_secret("alphaAdmin"), "GET", "/v1/usage").body);
   CHECK(usage["tenant"] == "alpha");
-  auto audit = s.call(key_for("betaAdmin"), "GET", "/v1/audit?first=0&count=50");
+  auto audit = s.call(fixed_secret("betaAdmin"), "GET", "/v1/audit?first=0&count=50");
   REQUIRE(audit.status == 200);
   CHECK(json::parse(audit.body)["tenant"] == "beta");
   CHECK(audit.body.find("\"alpha\"") == std::string::npos);
-  CHECK(s.call(key_for("betaViewer"), "GET", "/v1/audit").status == 403);  // no admin:export
-  auto checkpoint = json::parse(s.call(key_for("alphaViewer"), "GET", "/v1/audit/checkpoint").body);
+  CHECK(s.call(fixed_secret("betaViewer"), "GET", "/v1/audit").status == 403);  // no admin:export
+  auto checkpoint = json::parse(s.call(fixed_secret("alphaViewer"), "GET", "/v1/audit/checkpoint").body);
   CHECK(checkpoint["checkpoint"].get<std::string>().find("tenantai.audit/alpha") != std::string::npos);
 }
 
 TEST_CASE("tenant api: bad input gets the right status and the server keeps serving", "[server][api]") {
   Server s;
-  const auto admin = key_for("alphaAdmin");
+  const auto admin = fixed_secret("alphaAdmin");
   CHECK(http_call(s.port, "POST", "/v1/query", R"({"query":"x"})").status == 401);  // no key
-  auto unknown = s.call(key_for("nobody"), "POST", "/v1/query", {{"query", "x"}});
+  auto unknown = s.call(fixed_secret("nobody"), "POST", "/v1/query", {{"query", "x"}});
   CHECK(unknown.status == 401);
   CHECK(code_of(unknown) == "Unauthenticated");
   auto malformed = http_call(s.port, "POST", "/v1/chat", "{\"messages\": [", {{"Authorization", "Bearer " + admin}});
@@ -154,20 +150,20 @@ TEST_CASE("tenant api: bad input gets the right status and the server keeps serv
 
 TEST_CASE("tenant api: export and offboarding through HTTP; the other tenant is untouched", "[server][api]") {
   Server s;
-  s.call(key_for("alphaAdmin"), "POST", "/v1/documents", {{"documents", {doc("a1", "alpha ALPHA-CANARY-1")}}});
-  s.call(key_for("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("b1", "beta BETA-CANARY-2")}}});
-  CHECK(s.call(key_for("alphaViewer"), "POST", "/v1/tenant/export").status == 403);
-  auto exported = s.call(key_for("alphaAdmin"), "POST", "/v1/tenant/export");
+  s.call(fixed_secret("alphaAdmin"), "POST", "/v1/documents", {{"documents", {doc("a1", "alpha ALPHA-CANARY-1")}}});
+  s.call(fixed_secret("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("b1", "beta BETA-CANARY-2")}}});
+  CHECK(s.call(fixed_secret("alphaViewer"), "POST", "/v1/tenant/export").status == 403);
+  auto exported = s.call(fixed_secret("alphaAdmin"), "POST", "/v1/tenant/export");
   REQUIRE(exported.status == 200);
   CHECK(json::parse(exported.body)["files"].contains("audit.bundle.jsonl"));
-  CHECK(s.call(key_for("alphaViewer"), "DELETE", "/v1/tenant").status == 403);
-  auto offboarded = s.call(key_for("alphaAdmin"), "DELETE", "/v1/tenant");
+  CHECK(s.call(fixed_secret("alphaViewer"), "DELETE", "/v1/tenant").status == 403);
+  auto offboarded = s.call(fixed_secret("alphaAdmin"), "DELETE", "/v1/tenant");
   REQUIRE(offboarded.status == 200);
   auto receipt_json = json::parse(offboarded.body);
   pipeline::ErasureReceipt receipt{receipt_json["receipt"].dump(), receipt_json["signature"], receipt_json["verifier_key"]};
   CHECK(pipeline::verify_erasure_receipt(receipt));
-  CHECK(s.call(key_for("alphaAdmin"), "POST", "/v1/query", {{"query", "alpha"}}).status == 401);
-  auto beta = s.call(key_for("betaViewer"), "POST", "/v1/query", {{"query", "beta"}});
+  CHECK(s.call(fixed_secret("alphaAdmin"), "POST", "/v1/query", {{"query", "alpha"}}).status == 401);
+  auto beta = s.call(fixed_secret("betaViewer"), "POST", "/v1/query", {{"query", "beta"}});
   CHECK(beta.status == 200);
   CHECK(beta.body.find("BETA-CANARY-2") != std::string::npos);
 }
@@ -180,13 +176,13 @@ TEST_CASE("a rate-limited request gets 429 with Retry-After and the other tenant
     config.tier = "standard";
     config.models.model = "echo-small";
     config.quotas.requests_per_minute = 2;  // bucket of 2, refilled one request per 30 s
-    config.api_keys.push_back({"user", {"staff"}, {}, key_for("gammaUser")});
+    config.api_keys.push_back({"user", {"staff"}, {}, fixed_secret("gammaUser")});
     s.registry->onboard(system, config);
   }
   const json query = {{"query", "anything"}, {"k", 2}};
-  REQUIRE(s.call(key_for("gammaUser"), "POST", "/v1/query", query).status == 200);
-  REQUIRE(s.call(key_for("gammaUser"), "POST", "/v1/query", query).status == 200);
-  auto limited = s.call(key_for("gammaUser"), "POST", "/v1/query", query);
+  REQUIRE(s.call(fixed_secret("gammaUser"), "POST", "/v1/query", query).status == 200);
+  REQUIRE(s.call(fixed_secret("gammaUser"), "POST", "/v1/query", query).status == 200);
+  auto limited = s.call(fixed_secret("gammaUser"), "POST", "/v1/query", query);
   REQUIRE(limited.status == 429);
   CHECK(code_of(limited) == "RateLimited");
   REQUIRE(limited.headers.count("retry-after") == 1);
@@ -198,8 +194,8 @@ TEST_CASE("a rate-limited request gets 429 with Retry-After and the other tenant
   CHECK(ms > 0);
   CHECK((ms + 999) / 1000 == seconds);
   // Another tenant's bucket is its own; an error without a hint has no header.
-  CHECK(s.call(key_for("alphaViewer"), "POST", "/v1/query", query).status == 200);
-  auto unauthenticated = s.call(key_for("nobody"), "POST", "/v1/query", query);
+  CHECK(s.call(fixed_secret("alphaViewer"), "POST", "/v1/query", query).status == 200);
+  auto unauthenticated = s.call(fixed_secret("nobody"), "POST", "/v1/query", query);
   CHECK(unauthenticated.status == 401);
   CHECK(unauthenticated.headers.count("retry-after") == 0);
 }
@@ -212,37 +208,37 @@ TEST_CASE("tenant api: a staff actor cannot overwrite or plant risk documents (4
     pipeline::TenantConfig config{TenantId("delta")};
     config.tier = "enterprise";
     config.models.model = "echo-small";
-    config.api_keys.push_back({"risk-officer", {"risk", "staff"}, {}, key_for("deltaRisk")});
-    config.api_keys.push_back({"teller", {"staff"}, {}, key_for("deltaTeller")});
+    config.api_keys.push_back({"risk-officer", {"risk", "staff"}, {}, fixed_secret("deltaRisk")});
+    config.api_keys.push_back({"teller", {"staff"}, {}, fixed_secret("deltaTeller")});
     s.registry->onboard(system, config);
   }
   json memo = doc("delta-risk-memo", "risk memo DELTA-RISK-CANARY");
   memo["acl_groups"] = {"risk"};
-  REQUIRE(s.call(key_for("deltaRisk"), "POST", "/v1/documents", {{"documents", {memo}}}).status == 200);
+  REQUIRE(s.call(fixed_secret("deltaRisk"), "POST", "/v1/documents", {{"documents", {memo}}}).status == 200);
   json forged = doc("delta-risk-memo", "ATTACKER wire the funds");
   forged["acl_groups"] = {"risk"};
-  auto overwrite = s.call(key_for("deltaTeller"), "POST", "/v1/documents", {{"documents", {forged}}});
+  auto overwrite = s.call(fixed_secret("deltaTeller"), "POST", "/v1/documents", {{"documents", {forged}}});
   CHECK(overwrite.status == 403);
   CHECK(code_of(overwrite) == "PermissionDenied");
   json planted = doc("delta-risk-new", "ATTACKER new risk policy");
   planted["acl_groups"] = {"risk"};
-  CHECK(s.call(key_for("deltaTeller"), "POST", "/v1/documents", {{"documents", {planted}}}).status == 403);
-  CHECK(s.call(key_for("deltaTeller"), "DELETE", "/v1/documents?id=delta-risk-memo").status == 403);
-  auto seen = s.call(key_for("deltaRisk"), "POST", "/v1/query", {{"query", "risk memo attacker policy"}, {"k", 8}});
+  CHECK(s.call(fixed_secret("deltaTeller"), "POST", "/v1/documents", {{"documents", {planted}}}).status == 403);
+  CHECK(s.call(fixed_secret("deltaTeller"), "DELETE", "/v1/documents?id=delta-risk-memo").status == 403);
+  auto seen = s.call(fixed_secret("deltaRisk"), "POST", "/v1/query", {{"query", "risk memo attacker policy"}, {"k", 8}});
   REQUIRE(seen.status == 200);
   CHECK(seen.body.find("DELTA-RISK-CANARY") != std::string::npos);
   CHECK(seen.body.find("ATTACKER") == std::string::npos);
-  auto removed = s.call(key_for("deltaRisk"), "DELETE", "/v1/documents?id=delta-risk-memo");
+  auto removed = s.call(fixed_secret("deltaRisk"), "DELETE", "/v1/documents?id=delta-risk-memo");
   CHECK(removed.status == 200);
-  CHECK(s.call(key_for("deltaRisk"), "POST", "/v1/query", {{"query", "risk memo"}, {"k", 8}}).body.find("DELTA-RISK-CANARY") ==
+  CHECK(s.call(fixed_secret("deltaRisk"), "POST", "/v1/query", {{"query", "risk memo"}, {"k", 8}}).body.find("DELTA-RISK-CANARY") ==
         std::string::npos);
 }
 
 TEST_CASE("tenant api: two Authorization headers are a 400, never served as either tenant", "[server][api][isolation_holes]") {
   Server s;
-  s.call(key_for("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("b1", "beta BETA-CANARY-2")}}});
-  const std::string request = "POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key_for("alphaViewer") +
-                              "\r\nAuthorization: Bearer " + key_for("betaViewer") +
+  s.call(fixed_secret("betaAdmin"), "POST", "/v1/documents", {{"documents", {doc("b1", "beta BETA-CANARY-2")}}});
+  const std::string request = "POST /v1/query HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + fixed_secret("alphaViewer") +
+                              "\r\nAuthorization: Bearer " + fixed_secret("betaViewer") +
                               "\r\nContent-Type: application/json\r\nContent-Length: 17\r\nConnection: close\r\n\r\n"
                               "{\"query\":\"beta\"}\n";
   const std::string reply = raw_exchange(s.port, request);
