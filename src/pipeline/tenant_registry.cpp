@@ -235,6 +235,10 @@ OnboardReport TenantRegistry::onboard_visit(SystemScope& system, const TenantCon
       // Nothing half-provisioned: undo every layer that may have been touched.
       for (const auto& key_id : report.key_ids) (void)platform_.authenticator().revoke(key_id);
       platform_.forget_tenant_config(config.id);
+      platform_.tiers().unassign(scope);
+      (void)platform_.budgets().set_policy(scope, metering::BudgetPolicy{});
+      platform_.response_cache().set_opt_out(scope, false);
+      platform_.semantic_cache().set_opt_out(scope, false);
       platform_.router().erase_tenant(scope);
       platform_.prompts().erase_tenant(scope);
       platform_.tools().erase_tenant(scope);

@@ -50,6 +50,15 @@ class TenantTiers {
     return {};
   }
 
+  // Removes the scope tenant's assignment (its lookups fail with NotFound again); false when it
+  // had none. Used to roll back a failed onboarding.
+  template <typename Tag>
+  bool unassign(const TenantScope<Tag>& scope) {
+    const bool had = assignments_.erase(scope) != nullptr;
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    return had;
+  }
+
   // The tenant's tier, or NotFound. The returned policy is immutable and safe to keep.
   // Hot path: each thread caches its last (tenant, policy) pair, keyed by the full tenant id,
   // this object's instance id and a generation counter bumped by every define/assign, so a
