@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "support/error_code.h"
+#include "platform_fixture.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -41,10 +42,7 @@ struct AclWorld {
   const std::string admin = fixed_secret("holesAuditAdmin");
 
   AclWorld() {
-    PlatformOptions options;
-    options.data_dir = std::filesystem::path(dir.path()) / "data";
-    options.backend = std::make_shared<inference::EchoModel>();
-    options.embedder = std::make_shared<inference::HashingEmbedder>();
+    auto options = pipeline_test::echo_options(std::filesystem::path(dir.path()) / "data");
     platform = std::make_unique<Platform>(std::move(options));
     registry = std::make_unique<TenantRegistry>(*platform);
     pipeline = std::make_unique<Pipeline>(*platform);

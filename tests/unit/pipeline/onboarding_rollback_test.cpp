@@ -6,6 +6,7 @@
 #include <tenantai/pipeline.h>
 
 #include "support/error_code.h"
+#include "platform_fixture.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -14,10 +15,7 @@ using tenantai::test_support::fixed_secret;
 
 TEST_CASE("a failed onboarding rolls back the tier assignment too, and the tenant can be onboarded again", "[pipeline][lifecycle]") {
   test_support::TempDir dir;
-  pipeline::PlatformOptions options;
-  options.data_dir = std::filesystem::path(dir.path()) / "data";
-  options.backend = std::make_shared<inference::EchoModel>();
-  options.embedder = std::make_shared<inference::HashingEmbedder>();
+  auto options = pipeline_test::echo_options(std::filesystem::path(dir.path()) / "data");
   pipeline::Platform platform(std::move(options));
   pipeline::TenantRegistry registry(platform);
   auto system = platform.system_scope("test", "onboarding rollback");

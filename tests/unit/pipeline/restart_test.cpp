@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "support/error_code.h"
+#include "platform_fixture.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -45,10 +46,7 @@ struct Life {
   std::map<std::string, OnboardReport> reports;
 
   explicit Life(const std::filesystem::path& data_dir) {
-    PlatformOptions options;
-    options.data_dir = data_dir;
-    options.backend = std::make_shared<inference::EchoModel>();
-    options.embedder = std::make_shared<inference::HashingEmbedder>();
+    auto options = pipeline_test::echo_options(data_dir);
     platform = std::make_unique<Platform>(std::move(options));
     registry = std::make_unique<TenantRegistry>(*platform);
     pipeline = std::make_unique<Pipeline>(*platform);

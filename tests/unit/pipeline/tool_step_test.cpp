@@ -5,16 +5,14 @@
 #include <tenantai/inference/hashing_embedder.h>
 #include <tenantai/pipeline.h>
 
+#include "platform_fixture.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
 
 TEST_CASE("a tool call inside a chat is one request: one meter record, no extra retrieve event", "[pipeline][tools]") {
   test_support::TempDir dir;
-  pipeline::PlatformOptions options;
-  options.data_dir = std::filesystem::path(dir.path()) / "data";
-  options.backend = std::make_shared<inference::EchoModel>();
-  options.embedder = std::make_shared<inference::HashingEmbedder>();
+  auto options = pipeline_test::echo_options(std::filesystem::path(dir.path()) / "data");
   pipeline::Platform platform(std::move(options));
   pipeline::TenantRegistry registry(platform);
   pipeline::Pipeline pipeline(platform);
