@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <iostream>
 #include <mutex>
 #include <system_error>
@@ -191,12 +192,17 @@ Platform::~Platform() {
 // One tenant's readiness: restored once, or quarantined with the reason.
 struct Platform::Readiness {
   std::mutex mutex;
-  bool ready = false;
+  std::atomic<bool> ready{false};  // read without the mutex on every request (the hot path)
   std::optional<Error> quarantined;
 };
 
 std::shared_ptr<Platform::Readiness> Platform::readiness_of(const TenantId& tenant) {
-  std::lock_guard lock(readiness_mutex_);
+  {
+    std::shared_lock lock(readiness_mutex_);
+    auto it = readiness_.find(tenant);
+    if (it != readiness_.end()) return it->second;
+  }
+  std::unique_lock lock(readiness_mutex_);
   auto& slot = readiness_[tenant];
   if (!slot) slot = std::make_shared<Readiness>();
   return slot;
@@ -209,12 +215,13 @@ TenantContext Platform::service_context(const TenantContext& requester) const {
 
 void Platform::ensure_ready(const TenantContext& context) {
   auto state = readiness_of(context.tenant());
+  if (state->ready.load(std::memory_order_acquire)) return;
   std::lock_guard lock(state->mutex);
   if (state->quarantined) throw *state->quarantined;
-  if (state->ready) return;
+  if (state->ready.load(std::memory_order_relaxed)) return;
   try {
     restore(context);
-    state->ready = true;
+    state->ready.store(true, std::memory_order_release);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::CryptoFailure) throw;  // a key that is gone: reported, retried next time
     const Error reason(ErrorCode::TenantUnavailable, e.code() == ErrorCode::TenantUnavailable
@@ -253,6 +260,7 @@ void Platform::restore(const TenantContext& context) {
 void Platform::quarantine(const TenantId& tenant, const Error& reason) {
   auto state = readiness_of(tenant);
   std::lock_guard lock(state->mutex);
+  state->ready.store(false, std::memory_order_release);
   state->quarantined = Error(ErrorCode::TenantUnavailable, reason.message());
   std::cerr << "tenantai: tenant " << tenant.str() << " quarantined: " << reason.message() << std::endl;
 }
@@ -260,7 +268,7 @@ void Platform::quarantine(const TenantId& tenant, const Error& reason) {
 std::vector<QuarantinedTenant> Platform::quarantined_tenants(const SystemScope& /*proof*/) const {
   std::vector<std::pair<TenantId, std::shared_ptr<Readiness>>> states;
   {
-    std::lock_guard lock(readiness_mutex_);
+    std::shared_lock lock(readiness_mutex_);
     states.assign(readiness_.begin(), readiness_.end());
   }
   std::vector<QuarantinedTenant> out;

@@ -216,7 +216,7 @@ class Platform {
   tools::ToolRegistry tools_;
 
   std::unique_ptr<detail::ServiceIdentity> service_identity_;
-  mutable std::mutex readiness_mutex_;
+  mutable std::shared_mutex readiness_mutex_;
   std::unordered_map<TenantId, std::shared_ptr<Readiness>> readiness_;
   mutable std::shared_mutex configs_mutex_;
   std::unordered_map<TenantId, std::shared_ptr<const TenantConfig>> configs_;
