@@ -36,10 +36,8 @@ show_server_output() {
   cat "$work/server.err" >&2 || true
 }
 
-# Line-buffered stdout where stdbuf exists, so the listening line reaches the file at once.
-line_buffered=()
-if command -v stdbuf >/dev/null 2>&1; then line_buffered=(stdbuf -oL); fi
-"${line_buffered[@]}" "$rag_server" --tenants "$here/tenants.json" --port 0 --data-dir "$work/data" \
+# rag_server flushes its listening line itself (no stdbuf: its LD_PRELOAD breaks sanitizer builds).
+"$rag_server" --tenants "$here/tenants.json" --port 0 --data-dir "$work/data" \
   >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 
