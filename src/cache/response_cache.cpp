@@ -187,4 +187,40 @@ CacheStats ResponseCache::stats_in(const Partition* partition) {
   return partition->lru.stats();
 }
 
+// The interface: each call reaches the context tenant's partition through that tenant's scope.
+std::optional<std::string> ResponseCache::do_lookup(const TenantContext& context, const ResponseKey& key) {
+  return with_tenant(context, [&](auto scope) { return lookup_in(*partitions_.get_or_create(scope), context, key); });
+}
+
+std::vector<std::optional<std::string>> ResponseCache::do_lookup_many(const TenantContext& context,
+                                                                      std::span<const ResponseKey> keys) {
+  return with_tenant(context,
+                     [&](auto scope) { return lookup_many_in(*partitions_.get_or_create(scope), context, keys); });
+}
+
+Status ResponseCache::do_store(const TenantContext& context, const ResponseKey& key, std::string_view response) {
+  return with_tenant(context,
+                     [&](auto scope) { return store_in(*partitions_.get_or_create(scope), context, key, response); });
+}
+
+std::size_t ResponseCache::do_invalidate(const TenantContext& context, std::string_view what, bool by_model) {
+  return with_tenant(context, [&](auto scope) { return invalidate_in(partitions_.find(scope).get(), what, by_model); });
+}
+
+std::size_t ResponseCache::do_flush(const TenantContext& context) {
+  return with_tenant(context, [&](auto scope) { return flush_in(partitions_.find(scope).get()); });
+}
+
+void ResponseCache::do_set_opt_out(const TenantContext& context, bool opted_out) {
+  with_tenant(context, [&](auto scope) { set_opt_out_in(*partitions_.get_or_create(scope), opted_out); });
+}
+
+bool ResponseCache::do_opted_out(const TenantContext& context) const {
+  return with_tenant(context, [&](auto scope) { return opted_out_in(partitions_.find(scope).get()); });
+}
+
+CacheStats ResponseCache::do_stats(const TenantContext& context) const {
+  return with_tenant(context, [&](auto scope) { return stats_in(partitions_.find(scope).get()); });
+}
+
 }  // namespace tenantai::cache

@@ -42,20 +42,15 @@ std::string random_secret() {
   return std::string(kPrefix) + b64;
 }
 
+void use_default_store(ApiKeyOptions& options) {
+  if (!options.store) options.store = std::make_shared<InMemoryApiKeyStore>();
+}
+
 }  // namespace
-
-std::size_t ApiKeyAuthenticator::DigestHash::operator()(const Digest& d) const noexcept {
-  std::size_t h;
-  std::memcpy(&h, d.data(), sizeof h);  // keyed-hash output is uniform already
-  return h;
-}
-
-bool ApiKeyAuthenticator::DigestEqual::operator()(const Digest& a, const Digest& b) const noexcept {
-  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 
 ApiKeyAuthenticator::ApiKeyAuthenticator(ApiKeyOptions options) : options_(std::move(options)) {
   ensure_sodium();
+  use_default_store(options_);
   secret_ = static_cast<unsigned char*>(sodium_malloc(crypto_generichash_KEYBYTES));
   if (secret_ == nullptr) throw Error(ErrorCode::CryptoFailure, "sodium_malloc failed for the API key secret");
   crypto_generichash_keygen(secret_);
@@ -65,6 +60,7 @@ ApiKeyAuthenticator::ApiKeyAuthenticator(ApiKeyOptions options) : options_(std::
 ApiKeyAuthenticator::ApiKeyAuthenticator(std::string_view hashing_secret, ApiKeyOptions options)
     : options_(std::move(options)) {
   ensure_sodium();
+  use_default_store(options_);
   if (hashing_secret.size() != crypto_generichash_KEYBYTES) {
     throw Error(ErrorCode::InvalidArgument, "API key hashing secret must be " +
                                                 std::to_string(crypto_generichash_KEYBYTES) + " bytes, got " +
@@ -87,31 +83,33 @@ bool ApiKeyAuthenticator::is_well_formed(std::string_view secret) noexcept {
   return true;
 }
 
-ApiKeyAuthenticator::Digest ApiKeyAuthenticator::digest(std::string_view secret) const {
-  Digest d{};
+ApiKeyDigest ApiKeyAuthenticator::digest(std::string_view secret) const {
+  ApiKeyDigest d{};
   crypto_generichash(d.data(), d.size(), reinterpret_cast<const unsigned char*>(secret.data()),
                      secret.size(), secret_, crypto_generichash_KEYBYTES);
   return d;
 }
 
-std::string ApiKeyAuthenticator::insert_locked(
-    const Digest& d, Principal principal,
-    std::optional<std::chrono::system_clock::time_point> expires_at) {
+std::string ApiKeyAuthenticator::insert(const ApiKeyDigest& d, Principal principal,
+                                        std::optional<std::chrono::system_clock::time_point> expires_at) {
   if (principal.actor.empty()) throw Error(ErrorCode::InvalidArgument, "API key principal needs an actor");
-  if (by_digest_.count(d) != 0) throw Error(ErrorCode::AlreadyExists, "this API key is already registered");
-  std::string key_id = random_key_id();
-  while (by_key_id_.count(key_id) != 0) key_id = random_key_id();
-  by_digest_.emplace(d, Entry{key_id, std::move(principal), expires_at, false});
-  by_key_id_.emplace(key_id, d);
-  return key_id;
+  if (options_.store->find(d)) throw Error(ErrorCode::AlreadyExists, "this API key is already registered");
+  ApiKeyRecord record{random_key_id(), d, std::move(principal), expires_at, false};
+  // A key id collision (64 random bits) is retried; a digest already present is an error.
+  for (int attempt = 0;; ++attempt) {
+    auto stored = options_.store->insert(record);
+    if (stored) return record.key_id;
+    if (stored.error().code() != ErrorCode::AlreadyExists || attempt == 3 || options_.store->find(d)) {
+      throw stored.error();
+    }
+    record.key_id = random_key_id();
+  }
 }
 
 IssuedKey ApiKeyAuthenticator::issue(Principal principal,
                                      std::optional<std::chrono::system_clock::time_point> expires_at) {
   std::string secret = random_secret();
-  const Digest d = digest(secret);
-  std::unique_lock lock(mutex_);
-  std::string key_id = insert_locked(d, std::move(principal), expires_at);
+  std::string key_id = insert(digest(secret), std::move(principal), expires_at);
   return IssuedKey{std::move(key_id), std::move(secret)};
 }
 
@@ -121,71 +119,54 @@ std::string ApiKeyAuthenticator::add(std::string_view secret, Principal principa
     throw Error(ErrorCode::InvalidArgument,
                 "API key is malformed: expected \"tai_\" followed by 43 base64url characters");
   }
-  const Digest d = digest(secret);
-  std::unique_lock lock(mutex_);
-  return insert_locked(d, std::move(principal), expires_at);
+  return insert(digest(secret), std::move(principal), expires_at);
 }
 
 Status ApiKeyAuthenticator::revoke(std::string_view key_id) {
-  std::unique_lock lock(mutex_);
-  auto it = by_key_id_.find(std::string(key_id));
-  if (it == by_key_id_.end()) {
-    return Error(ErrorCode::NotFound, "no API key with id \"" + escape_for_message(key_id) + "\"");
-  }
-  by_digest_.at(it->second).revoked = true;
-  return {};
+  auto record = options_.store->find_id(key_id);
+  if (!record) return Error(ErrorCode::NotFound, "no API key with id \"" + escape_for_message(key_id) + "\"");
+  return options_.store->update(key_id, true, record->expires_at);
 }
 
 Result<IssuedKey> ApiKeyAuthenticator::rotate(std::string_view key_id, std::chrono::seconds overlap) {
   if (overlap.count() < 0) return Error(ErrorCode::InvalidArgument, "rotation overlap must not be negative");
-  std::string secret = random_secret();
-  const Digest new_digest = digest(secret);
   const auto now = options_.clock();
-  std::unique_lock lock(mutex_);
-  auto it = by_key_id_.find(std::string(key_id));
-  if (it == by_key_id_.end()) {
-    return Error(ErrorCode::NotFound, "no API key with id \"" + escape_for_message(key_id) + "\"");
-  }
-  Entry& old = by_digest_.at(it->second);
-  if (old.revoked || (old.expires_at && *old.expires_at <= now)) return unauthenticated();
-  const auto original_expiry = old.expires_at;  // the replacement keeps the key's lifetime
-  const auto old_until = now + overlap;
-  if (!old.expires_at || *old.expires_at > old_until) old.expires_at = old_until;
-  std::string new_id = insert_locked(new_digest, old.principal, original_expiry);
+  auto old = options_.store->find_id(key_id);
+  if (!old) return Error(ErrorCode::NotFound, "no API key with id \"" + escape_for_message(key_id) + "\"");
+  if (old->revoked || (old->expires_at && *old->expires_at <= now)) return unauthenticated();
+  // The replacement first (keeps the key's lifetime), then the old key's shortened expiry: a
+  // failure in between leaves the old key valid, never both keys dead.
+  std::string secret = random_secret();
+  std::string new_id = insert(digest(secret), old->principal, old->expires_at);
+  auto old_until = now + overlap;
+  if (old->expires_at && *old->expires_at < old_until) old_until = *old->expires_at;
+  if (auto updated = options_.store->update(key_id, false, old_until); !updated) return updated.error();
   return IssuedKey{std::move(new_id), std::move(secret)};
 }
 
 Result<TenantContext> ApiKeyAuthenticator::authenticate(std::string_view credential,
                                                         const RequestOptions& options) const {
   if (!is_well_formed(credential)) return unauthenticated();
-  const Digest d = digest(credential);
-  const auto now = options_.clock();
-  std::optional<Principal> principal;
-  {
-    std::shared_lock lock(mutex_);
-    auto it = by_digest_.find(d);
-    if (it == by_digest_.end()) return unauthenticated();
-    const Entry& e = it->second;
-    if (e.revoked || (e.expires_at && *e.expires_at <= now)) return unauthenticated();
-    principal = e.principal;
+  std::optional<ApiKeyRecord> record;
+  try {
+    record = options_.store->find(digest(credential));
+  } catch (const Error&) {
+    return unauthenticated();  // a store that cannot answer verifies nothing
   }
-  return make_context(std::move(*principal), options);
+  const auto now = options_.clock();
+  if (!record || record->revoked || (record->expires_at && *record->expires_at <= now)) return unauthenticated();
+  return make_context(std::move(record->principal), options);
 }
 
 std::vector<ApiKeyInfo> ApiKeyAuthenticator::keys_of(const TenantId& tenant) const {
-  std::shared_lock lock(mutex_);
   std::vector<ApiKeyInfo> out;
-  for (const auto& [d, e] : by_digest_) {
-    if (e.principal.tenant == tenant) {
-      out.push_back(ApiKeyInfo{e.key_id, e.principal.tenant, e.principal.actor, e.expires_at, e.revoked});
-    }
+  for (auto& record : options_.store->of_tenant(tenant)) {
+    out.push_back(ApiKeyInfo{record.key_id, record.principal.tenant, record.principal.actor, record.expires_at,
+                             record.revoked});
   }
   return out;
 }
 
-std::size_t ApiKeyAuthenticator::size() const {
-  std::shared_lock lock(mutex_);
-  return by_digest_.size();
-}
+std::size_t ApiKeyAuthenticator::size() const { return options_.store->size(); }
 
 }  // namespace tenantai

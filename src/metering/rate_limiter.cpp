@@ -5,7 +5,8 @@
 
 namespace tenantai::metering {
 
-RateLimiter::RateLimiter(const TenantTiers& tiers, CounterStore& store) : tiers_(tiers), store_(store) {}
+RateLimiter::RateLimiter(const TenantTiers& tiers, CounterStore& store, std::shared_ptr<const tenantai::TimeSource> clock)
+    : tiers_(tiers), store_(store), clock_(clock ? std::move(clock) : system_time_source()) {}
 
 Result<RateDecision> RateLimiter::decide_impl(const TenantContext& context, std::int64_t tokens,
                                               Clock::time_point now) {

@@ -14,6 +14,7 @@
 #include "tenantai/corpus/corpus_store.h"
 #include "tenantai/cache/response_key.h"
 #include "tenantai/inference/hashing_embedder.h"
+#include "tenantai/metering/fair_scheduler.h"
 #include "tenantai/metering/meter.h"
 #include "pipeline/chat_cache_key.h"
 #include "pipeline/retrieval_step.h"

@@ -7,8 +7,16 @@
 #include <mutex>
 #include <system_error>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "pipeline/service_identity.h"
+#include "pipeline/tenant_layers.h"
+#include "tenantai/cache/response_cache.h"
+#include "tenantai/core/api_key_authenticator.h"
 #include "tenantai/corpus/file_corpus_store.h"
+#include "tenantai/crypto/local_key_provider.h"
+#include "tenantai/memory/sqlite_memory_store.h"
+#include "tenantai/metering/fair_scheduler.h"
 
 namespace tenantai::pipeline {
 
@@ -63,31 +71,50 @@ prompt::BaseTemplate answer_template() {
 
 }  // namespace
 
-Platform::Platform(PlatformOptions options)
-    : options_(std::move(options)), inference_pool_(std::max<std::size_t>(options_.inference_slots, 1)) {
+struct Platform::InferencePool {
+  explicit InferencePool(std::size_t threads) : pool(threads) {}
+  boost::asio::thread_pool pool;
+};
+
+Platform::Platform(PlatformOptions options) : options_(std::move(options)) {
   if (!options_.backend) throw Error(ErrorCode::InvalidArgument, "PlatformOptions.backend is required");
   if (!options_.embedder) throw Error(ErrorCode::InvalidArgument, "PlatformOptions.embedder is required");
   if (options_.data_dir.empty()) throw Error(ErrorCode::InvalidArgument, "PlatformOptions.data_dir is required");
   if (options_.models.empty()) options_.models = default_models();
   if (options_.tiers.empty()) options_.tiers = default_tiers();
+  clock_ = options_.clock ? options_.clock : system_time_source();
 
   const auto root = make_dir(options_.data_dir);
+  make_keys_and_audit(root);
+  make_metering();
+  make_data_layers(root);
+  make_caches();
+  prompts_.publish(answer_template());
+  install_tool_refusal_audit();
+  service_identity_ = std::make_unique<detail::ServiceIdentity>();
+  layers_ = detail::builtin_layers(*this);
+}
+
+// Keys, the sealer, the audit log (whose bodies are always sealed with the tenant's key, so
+// crypto-shredding an offboarded tenant leaves only hashes readable), the API-key registry.
+void Platform::make_keys_and_audit(const std::filesystem::path& root) {
   const auto key_dir = make_dir(root / "keys");
   const auto audit_dir = make_dir(root / "audit");
-
-  // Keys, the sealer, the audit log (whose bodies are always sealed with the tenant's key, so
-  // crypto-shredding an offboarded tenant leaves only hashes readable).
   const auto signer_path = key_dir / "audit-signer.key";
   signer_ = std::make_unique<audit::CheckpointSigner>(
       std::filesystem::exists(signer_path) ? audit::CheckpointSigner::load(signer_path.string())
                                            : audit::CheckpointSigner::generate("tenantai-audit"));
   if (!std::filesystem::exists(signer_path)) signer_->save(signer_path.string());
   key_provider_ = options_.key_provider ? options_.key_provider : std::make_shared<crypto::LocalKeyProvider>(key_dir);
-  sealer_ = std::make_unique<crypto::EnvelopeSealer>(*key_provider_, key_dir / "data-keys", &key_observer_);
+  crypto::EnvelopeSealerOptions sealer_options;
+  sealer_options.clock = [clock = clock_] { return clock->steady(); };
+  sealer_ = std::make_unique<crypto::EnvelopeSealer>(*key_provider_, key_dir / "data-keys", &key_observer_,
+                                                     std::move(sealer_options));
   audit::AuditLogOptions audit_options;
   audit_options.signer = signer_.get();
   audit_options.body_sealer = sealer_.get();
   audit_options.checkpoint_every_events = options_.audit_checkpoint_every;
+  audit_options.clock = [clock = clock_] { return clock->wall(); };
   audit_options.retention = [this](const TenantId& tenant) -> std::optional<std::chrono::hours> {
     auto config = tenant_config(tenant);
     if (!config || !(*config)->audit_retention_days) return std::nullopt;
@@ -97,25 +124,44 @@ Platform::Platform(PlatformOptions options)
   key_observer_.attach(*audit_);
   access_recorder_ = std::make_unique<audit::AuditAccessRecorder>(*audit_);
 
-  // Metering.
+  if (options_.api_keys) {
+    api_keys_ = options_.api_keys;
+  } else {
+    ApiKeyOptions key_options;
+    key_options.clock = [clock = clock_] { return clock->wall(); };
+    api_keys_ = std::make_shared<ApiKeyAuthenticator>(std::move(key_options));
+  }
+  authenticator_ = options_.authenticator ? options_.authenticator : std::shared_ptr<Authenticator>(api_keys_);
+}
+
+void Platform::make_metering() {
   for (const auto& model : options_.models) {
     prices_.set(model.spec.id, model.price);
     router_.add_model(model.spec);
   }
   for (const auto& tier : options_.tiers) tiers_.define(tier);
   counters_ = options_.counters ? options_.counters : std::make_shared<metering::InMemoryCounterStore>();
-  budgets_ = std::make_unique<metering::BudgetManager>(*counters_, prices_);
-  limiter_ = std::make_unique<metering::RateLimiter>(tiers_, *counters_);
-  meter_ = std::make_unique<metering::Meter>(prices_);
+  metering::BudgetOptions budget_options;
+  budget_options.clock = [clock = clock_] { return clock->wall(); };
+  budgets_ = std::make_unique<metering::BudgetManager>(*counters_, prices_, std::move(budget_options));
+  limiter_ = std::make_unique<metering::RateLimiter>(tiers_, *counters_, clock_);
+  metering::MeterOptions meter_options;
+  meter_options.clock = [clock = clock_] { return clock->wall(); };
+  meter_ = std::make_unique<metering::Meter>(prices_, std::move(meter_options));
+  const std::size_t slots = std::max<std::size_t>(options_.inference_slots, 1);
+  inference_pool_ = std::make_unique<InferencePool>(slots);
   metering::FairSchedulerOptions scheduler_options;
-  scheduler_options.slots = std::max<std::size_t>(options_.inference_slots, 1);
-  scheduler_ = std::make_unique<metering::FairScheduler>(inference_pool_.get_executor(), tiers_, scheduler_options);
+  scheduler_options.slots = slots;
+  scheduler_ = std::make_unique<metering::FairScheduler>(inference_pool_->pool.get_executor(), tiers_, scheduler_options);
+}
 
-  // Data layers.
+// The corpus (system of record), the in-memory indexes filled from it, conversation memory.
+void Platform::make_data_layers(const std::filesystem::path& root) {
   retrieval::VectorStoreOptions vector_options;
   vector_options.dim = options_.embedder->dimension();
   vector_options.metric = retrieval::Metric::Cosine;
   vectors_ = std::make_unique<retrieval::VectorStore>(vector_options);
+  documents_ = std::make_unique<DocumentLibrary>(sealer_.get());
   corpus_ = options_.corpus;
   if (!corpus_) {
     corpus::FileCorpusOptions corpus_options;
@@ -127,38 +173,48 @@ Platform::Platform(PlatformOptions options)
     };
     corpus_ = std::make_shared<corpus::FileCorpusStore>(std::move(corpus_options));
   }
-  service_identity_ = std::make_unique<detail::ServiceIdentity>();
-  documents_ = std::make_unique<DocumentLibrary>(sealer_.get());
-  auto quota = [this](const TenantId& tenant) { return cache_quota_for(tenant); };
-  cache::ResponseCacheOptions response_options;
-  response_options.quota_for = quota;
-  response_options.ttl = options_.cache_ttl;
-  response_options.sealer = sealer_.get();
-  response_cache_ = std::make_unique<cache::ResponseCache>(std::move(response_options));
-  cache::SemanticCacheOptions semantic_options;
-  semantic_options.dimension = options_.embedder->dimension();
-  semantic_options.operator_floor = options_.semantic_cache_floor;
-  semantic_options.default_threshold = std::max(options_.semantic_cache_floor, 0.95f);
-  semantic_options.quota_for = quota;
-  semantic_options.ttl = options_.cache_ttl;
-  semantic_options.sealer = sealer_.get();
-  semantic_cache_ = std::make_unique<cache::SemanticCache>(std::move(semantic_options));
-  cache::EmbeddingCacheOptions embedding_options;
-  embedding_options.quota_for = quota;
-  embedding_options.sealer = sealer_.get();
-  embedding_cache_ = std::make_unique<cache::EmbeddingCache>(std::move(embedding_options));
   memory_ = options_.memory;
   if (!memory_) {
     memory::SqliteMemoryOptions memory_options;
     memory_options.root_dir = make_dir(root / "memory").string();
     memory_options.max_open_handles = options_.memory_handles;
     memory_options.sealer = sealer_.get();
+    memory_options.clock = [clock = clock_] { return clock->wall(); };
     memory_ = std::make_shared<memory::SqliteMemoryStore>(std::move(memory_options));
   }
+}
 
-  prompts_.publish(answer_template());
-  // A refused tool call (capability, foreign tenant, unknown tool) is evidence of an attempted
-  // injection or a misconfiguration: it goes into the tenant's own audit log.
+void Platform::make_caches() {
+  auto quota = [this](const TenantId& tenant) { return cache_quota_for(tenant); };
+  auto steady = [clock = clock_] { return clock->steady(); };
+  response_cache_ = options_.response_cache;
+  if (!response_cache_) {
+    cache::ResponseCacheOptions response_options;
+    response_options.quota_for = quota;
+    response_options.ttl = options_.cache_ttl;
+    response_options.clock = steady;
+    response_options.sealer = sealer_.get();
+    response_cache_ = std::make_shared<cache::ResponseCache>(std::move(response_options));
+  }
+  cache::SemanticCacheOptions semantic_options;
+  semantic_options.dimension = options_.embedder->dimension();
+  semantic_options.operator_floor = options_.semantic_cache_floor;
+  semantic_options.default_threshold = std::max(options_.semantic_cache_floor, 0.95f);
+  semantic_options.quota_for = quota;
+  semantic_options.ttl = options_.cache_ttl;
+  semantic_options.clock = steady;
+  semantic_options.sealer = sealer_.get();
+  semantic_cache_ = std::make_unique<cache::SemanticCache>(std::move(semantic_options));
+  cache::EmbeddingCacheOptions embedding_options;
+  embedding_options.quota_for = quota;
+  embedding_options.clock = steady;
+  embedding_options.sealer = sealer_.get();
+  embedding_cache_ = std::make_unique<cache::EmbeddingCache>(std::move(embedding_options));
+}
+
+// A refused tool call (capability, foreign tenant, unknown tool) is evidence of an attempted
+// injection or a misconfiguration: it goes into the tenant's own audit log.
+void Platform::install_tool_refusal_audit() {
   tools_.set_refusal_hook([this](const TenantContext& context, const tools::ToolRefusal& refusal) {
     with_tenant(context, [&](auto scope) {
       audit::AuditEvent event;
@@ -171,9 +227,14 @@ Platform::Platform(PlatformOptions options)
   });
 }
 
+void Platform::add_layer(std::shared_ptr<TenantLayer> layer) {
+  if (!layer) throw Error(ErrorCode::InvalidArgument, "Platform::add_layer: null layer");
+  layers_.push_back(std::move(layer));
+}
+
 Platform::~Platform() {
   // Running and queued inference jobs finish first (they hold references into the layers).
-  inference_pool_.join();
+  inference_pool_->pool.join();
   scheduler_.reset();
   // Graceful shutdown: sign a final checkpoint for every provisioned tenant's log.
   try {
@@ -234,27 +295,10 @@ void Platform::ensure_ready(const TenantContext& context) {
   }
 }
 
+// Every layer checks (and loads) its part of the tenant, in provisioning order.
 void Platform::restore(const TenantContext& context) {
   const TenantContext service = service_context(context);
-  auto config = tenant_config(context.tenant());
-  const bool seal = !config || (*config)->encryption_required;
-  with_tenant(service, [&](auto scope) {
-    (void)audit_->size(scope);  // opening the log verifies it against its signed checkpoint
-    std::vector<retrieval::Document> vectors;
-    const auto report = corpus_->load(scope, [&](corpus::CorpusDocument&& d) {
-      documents_->put(scope, StoredText{d.id, d.title, d.text, d.acl_groups}, seal);
-      vectors.push_back({std::move(d.id), std::move(d.vector), std::move(d.acl_groups), std::move(d.metadata)});
-    });
-    for (auto& document : vectors) vectors_->upsert(scope, std::move(document));
-    if (report.documents == 0 && report.torn_bytes_cut == 0) return;
-    audit::AuditEvent event;
-    event.operation = audit::Operation::Read;
-    event.target = "corpus";
-    event.detail = fmt::format("restored {} documents from {} records; torn tail cut: {} bytes", report.documents,
-                               report.records, report.torn_bytes_cut);
-    audit_->append(scope, std::move(event));
-    audit_->sync(scope);
-  });
+  for (const auto& layer : layers_) layer->verify(service);
 }
 
 void Platform::quarantine(const TenantId& tenant, const Error& reason) {

@@ -10,7 +10,7 @@
 #include "tenantai/audit/checkpoint.h"
 #include "tenantai/audit/event.h"
 #include "tenantai/audit/sink.h"
-#include "tenantai/core/authenticator.h"
+#include "tenantai/core/api_key_authenticator.h"
 #include "tenantai/memory/memory_store.h"
 #include "tenantai/pipeline/pipeline.h"
 #include "tenantai/pipeline/search_documents_tool.h"
@@ -72,20 +72,14 @@ bool verify_erasure_receipt(const ErasureReceipt& receipt) {
 
 namespace {
 
-std::string utc_now() {
-  const auto now = std::chrono::system_clock::now();
+std::string utc_now(const TimeSource& clock) {
+  const auto now = clock.wall();
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   const std::time_t t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec);
-}
-
-// Writes `content` to directory/name durably (temp file, fsync, rename); returns its hex SHA-256.
-std::string write_file(const std::filesystem::path& directory, const std::string& name, const std::string& content) {
-  tenantai::detail::write_file_atomic(directory / name, content, 0600);
-  return sha256_hex(content);
 }
 
 }  // namespace
@@ -132,7 +126,7 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
   }
   OnboardReport report{config.id, {}, {}, {}, 0, {}};
   try {
-    return onboard_visit(system, config, **base_tier, report);
+    return onboard_visit(system, config, report);
   } catch (const Error& e) {
     // The visit itself could not be recorded: the tenant's audit log on disk failed
     // verification. The tenant is provisioned quarantined (its keys answer TenantUnavailable
@@ -151,98 +145,70 @@ OnboardReport TenantRegistry::onboard_quarantined(const TenantConfig& config, co
   for (const auto& key : config.api_keys) {
     if (key.secret.empty()) continue;  // nothing to issue a new key for while quarantined
     Principal principal{config.id, key.actor, key.groups, key.capabilities};
-    report.key_ids.push_back(platform_.authenticator().add(key.secret, std::move(principal)));
+    report.key_ids.push_back(platform_.api_keys().add(key.secret, std::move(principal)));
   }
   return report;
 }
 
-OnboardReport TenantRegistry::onboard_visit(SystemScope& system, const TenantConfig& config,
-                                            const metering::TierPolicy& base_tier, OnboardReport& report) {
+OnboardReport TenantRegistry::onboard_visit(SystemScope& system, const TenantConfig& config, OnboardReport& report) {
   return system.visit(config.id, [&](auto scope) {
     if (platform_.key_provider().destroyed(scope.context())) {
       throw Error(ErrorCode::AlreadyExists,
                   fmt::format("tenant id '{}' was offboarded and its key destroyed; tenant ids are never reused",
                               config.id.str()));
     }
+    const TenantContext service = platform_.service_context(scope.context());
+    provision_layers(service, config, report);
     try {
-      // First: the layers below size their per-tenant partitions from the config (cache quotas).
-      platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
-      // Tier with the tenant's own quotas (its own policy, so one tenant's limits never move another's).
-      metering::TierPolicy policy = base_tier;
-      policy.name = "tenant/" + config.id.str();
-      policy.weight = base_tier.weight * std::max<std::uint32_t>(config.scheduler_weight, 1);
-      policy.requests_per_minute = config.quotas.requests_per_minute;
-      policy.tokens_per_minute = config.quotas.tokens_per_minute;
-      policy.request_burst = 0;  // = the tenant's own per-minute limits, not the base tier's bursts
-      policy.token_burst = 0;
-      policy.max_queued = std::max<std::uint32_t>(config.quotas.queue_limit, 1);
-      platform_.tiers().define(policy);
-      if (auto assigned = platform_.tiers().assign(scope, policy.name); !assigned) throw assigned.error();
-
-      metering::BudgetPolicy budget;
-      budget.tenant.daily = config.budgets.daily;
-      budget.tenant.monthly = config.budgets.monthly;
-      if (auto set = platform_.budgets().set_policy(scope, budget); !set) throw set.error();
-
-      inference::TenantRouting routing;
-      routing.preferred_model = config.models.model;
-      routing.max_cost_tier = 100;
-      for (const auto& adapter : config.models.adapters) {
-        platform_.router().register_adapter(scope, {adapter, config.models.model});
-        report.adapters.push_back(adapter);
-      }
-      routing.default_adapter = config.models.default_adapter;
-      platform_.router().configure(scope, routing);
-
-      if (!config.prompt_overlay.empty()) {
-        prompt::Overlay overlay;
-        overlay.base = Platform::kAnswerTemplate;
-        overlay.base_version = platform_.prompts().latest_version(Platform::kAnswerTemplate);
-        overlay.slots = config.prompt_overlay;
-        report.overlay_version = platform_.prompts().set_overlay(scope, overlay);
-      }
-      platform_.response_cache().set_opt_out(scope, config.cache_opt_out);
-      platform_.semantic_cache().set_opt_out(scope, config.cache_opt_out);
-      platform_.tools().add(scope, std::make_shared<SearchDocumentsTool>(platform_));
-      for (const auto& key : config.api_keys) {
-        Principal principal{config.id, key.actor, key.groups, key.capabilities};
-        if (key.secret.empty()) {
-          auto issued = platform_.authenticator().issue(std::move(principal));
-          report.key_ids.push_back(issued.key_id);
-          report.issued_secrets[key.actor] = issued.secret;
-        } else {
-          report.key_ids.push_back(platform_.authenticator().add(key.secret, std::move(principal)));
-        }
-      }
-      audit::AuditEvent event;
-      event.operation = audit::Operation::Write;
-      event.target = "tenant";
-      event.detail = fmt::format("onboarded tier={} model={} keys={}", config.tier, config.models.model,
-                                 report.key_ids.size());
-      try {
-        platform_.audit().append(scope, std::move(event));
-        platform_.audit().sync(scope);
-      } catch (const Error& e) {
-        // The tenant's existing log failed verification (a restart onto damaged state): the
-        // tenant stays provisioned but quarantined, so its requests get TenantUnavailable with
-        // the reason while every other tenant starts and serves.
-        if (e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) throw;
-        platform_.quarantine(config.id, e);
-        report.quarantined = e.message();
-      }
-      return report;
+      record_onboarding(service, config, report);
     } catch (...) {
-      // Nothing half-provisioned: undo every layer that may have been touched.
-      for (const auto& key_id : report.key_ids) (void)platform_.authenticator().revoke(key_id);
-      platform_.forget_tenant_config(config.id);
-      platform_.tiers().unassign(scope);
-      (void)platform_.budgets().set_policy(scope, metering::BudgetPolicy{});
-      platform_.response_cache().set_opt_out(scope, false);
-      platform_.semantic_cache().set_opt_out(scope, false);
-      platform_.router().erase_tenant(scope);
-      platform_.prompts().erase_tenant(scope);
-      platform_.tools().erase_tenant(scope);
+      rollback_layers(service, config, report, platform_.layers().size());
       throw;
+    }
+    return report;
+  });
+}
+
+// The config first (the layers size their per-tenant partitions from it), then every layer in
+// order; a failure undoes the config and every layer provisioned so far, newest first.
+void TenantRegistry::provision_layers(const TenantContext& tenant, const TenantConfig& config, OnboardReport& report) {
+  platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
+  const auto& layers = platform_.layers();
+  std::size_t provisioned = 0;
+  try {
+    for (; provisioned < layers.size(); ++provisioned) layers[provisioned]->provision(tenant, config, report);
+  } catch (...) {
+    rollback_layers(tenant, config, report, std::min(provisioned + 1, layers.size()));
+    throw;
+  }
+}
+
+// Undoes the first `count` layers (the failed one included: it undoes as far as it got), newest
+// first, then forgets the config: nothing is left half-provisioned.
+void TenantRegistry::rollback_layers(const TenantContext& tenant, const TenantConfig& config,
+                                     const OnboardReport& report, std::size_t count) {
+  const auto& layers = platform_.layers();
+  for (std::size_t i = count; i-- > 0;) layers[i]->rollback(tenant, config, report);
+  platform_.forget_tenant_config(config.id);
+}
+
+// The onboarding event, durable before onboard() returns. A log that fails verification here (a
+// restart onto damaged state) leaves the tenant provisioned but quarantined: its requests get
+// TenantUnavailable with the reason while every other tenant starts and serves.
+void TenantRegistry::record_onboarding(const TenantContext& tenant, const TenantConfig& config, OnboardReport& report) {
+  with_tenant(tenant, [&](auto scope) {
+    audit::AuditEvent event;
+    event.operation = audit::Operation::Write;
+    event.target = "tenant";
+    event.detail =
+        fmt::format("onboarded tier={} model={} keys={}", config.tier, config.models.model, report.key_ids.size());
+    try {
+      platform_.audit().append(scope, std::move(event));
+      platform_.audit().sync(scope);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) throw;
+      platform_.quarantine(config.id, e);
+      report.quarantined = e.message();
     }
   });
 }
@@ -255,84 +221,52 @@ ExportManifest TenantRegistry::export_impl(const TenantContext& context, const s
   std::filesystem::create_directories(directory, ec);
   if (ec) throw Error(ErrorCode::StorageFailure, fmt::format("cannot create {}: {}", directory.string(), ec.message()));
   ExportManifest manifest{context.tenant(), directory, {}, 0, {}};
-  return with_tenant(service, [&](auto scope) {
-    std::string documents;
-    const auto all_documents = platform_.documents().all(scope);
-    for (const auto& doc : scope.view(all_documents)) {
-      documents += nlohmann::json{{"id", doc.id}, {"title", doc.title}, {"text", doc.text}, {"acl_groups", doc.acl_groups}}.dump();
-      documents += '\n';
-    }
-    manifest.files["documents.jsonl"] = write_file(directory, "documents.jsonl", documents);
-    manifest.files["memory.jsonl"] =
-        write_file(directory, "memory.jsonl", scope.release(platform_.memory().export_jsonl(scope), "export.memory"));
-    manifest.files["usage.json"] =
-        write_file(directory, "usage.json", scope.release(platform_.meter().to_json(scope), "export.usage").dump(2));
-    const auto bundle_path = directory / "audit.bundle.jsonl";
-    std::filesystem::remove(bundle_path, ec);
-    audit::FileSink sink(bundle_path);
-    auto checkpoint = scope.view(platform_.audit().export_bundle(scope, sink));
-    manifest.files["audit.bundle.jsonl"] = sha256_hex(tenantai::detail::read_file(bundle_path));
-    manifest.audit_size = checkpoint.size;
-    manifest.audit_checkpoint = checkpoint.note;
-    nlohmann::json json{{"tenant", context.tenant().str()},
-                        {"exported_at", utc_now()},
-                        {"requested_by", context.actor()},
-                        {"files", manifest.files},
-                        {"audit_size", manifest.audit_size},
-                        {"audit_checkpoint", manifest.audit_checkpoint},
-                        {"audit_verifier_key", platform_.audit_verifier_key()}};
-    write_file(directory, "manifest.json", json.dump(2));
-    return manifest;
-  });
+  for (const auto& layer : platform_.layers()) layer->export_to(service, manifest);
+  nlohmann::json json{{"tenant", context.tenant().str()},
+                      {"exported_at", utc_now(platform_.clock())},
+                      {"requested_by", context.actor()},
+                      {"files", manifest.files},
+                      {"audit_size", manifest.audit_size},
+                      {"audit_checkpoint", manifest.audit_checkpoint},
+                      {"audit_verifier_key", platform_.audit_verifier_key()}};
+  tenantai::detail::write_file_atomic(directory / "manifest.json", json.dump(2), 0600);
+  return manifest;
 }
 
 ErasureReceipt TenantRegistry::offboard_impl(const TenantContext& context, const std::filesystem::path& export_directory) {
   std::lock_guard lifecycle(lifecycle_mutex(context.tenant()));
   auto manifest = export_impl(context, export_directory);
   const auto service = service_context(context.tenant(), context);
-  // From here on the tenant's requests fail closed: no config, no keys.
+  // From here on the tenant's requests fail closed (no config), before anything is erased.
   platform_.forget_tenant_config(context.tenant());
-  std::uint64_t keys_revoked = 0;
-  for (const auto& key : platform_.authenticator().keys_of(context.tenant())) {
-    if (!key.revoked && platform_.authenticator().revoke(key.key_id)) ++keys_revoked;
+  ErasureSummary summary;
+  const auto& layers = platform_.layers();
+  for (auto it = layers.rbegin(); it != layers.rend(); ++it) (*it)->erase(service, summary);
+  nlohmann::json layers_json = nlohmann::json::object();
+  for (const auto& [name, value] : summary.items) {
+    std::visit([&, &name = name](const auto& v) { layers_json[name] = v; }, value);
   }
-  nlohmann::json layers;
   std::string final_checkpoint;
   std::uint64_t audit_size = 0;
   with_tenant(service, [&](auto scope) {
-    const auto vector_stats = scope.view(platform_.vectors().stats(scope));
-    layers["vectors"] = vector_stats.documents;
-    platform_.vectors().drop_tenant(scope);
-    layers["documents"] = platform_.documents().erase_tenant(scope);
-    layers["corpus"] = platform_.corpus().erase_tenant(scope);
-    layers["response_cache"] = platform_.response_cache().flush(scope);
-    platform_.response_cache().set_opt_out(scope, true);
-    layers["semantic_cache"] = platform_.semantic_cache().flush(scope);
-    platform_.semantic_cache().set_opt_out(scope, true);
-    layers["embedding_cache"] = platform_.embedding_cache().flush(scope);
-    platform_.memory().erase_tenant(scope);
-    layers["memory"] = "database file removed";
-    layers["prompt_overlays"] = platform_.prompts().erase_tenant(scope);
-    layers["adapters"] = platform_.router().erase_tenant(scope);
-    layers["tools"] = platform_.tools().erase_tenant(scope);
-    layers["api_keys_revoked"] = keys_revoked;
     audit::AuditEvent event;
     event.operation = audit::Operation::Erase;
     event.target = "tenant";
-    event.detail = "offboarded: " + layers.dump();
+    event.detail = "offboarded: " + layers_json.dump();
     platform_.audit().append(scope, std::move(event));
     auto checkpoint = scope.view(platform_.audit().checkpoint(scope));
     final_checkpoint = checkpoint.note;
     audit_size = checkpoint.size;
   });
+  nlohmann::json& layers_out = layers_json;
   // Crypto-shredding last: the erase event above is still sealed with the tenant's key.
   platform_.sealer().destroy(service);
-  layers["tenant_key"] = "destroyed";
+  layers_out["tenant_key"] = "destroyed";
   nlohmann::json body{{"type", "tenantai.erasure-receipt/v1"},
                       {"tenant", context.tenant().str()},
                       {"requested_by", context.actor()},
-                      {"erased_at", utc_now()},
-                      {"layers", layers},
+                      {"erased_at", utc_now(platform_.clock())},
+                      {"layers", layers_out},
                       {"export", {{"directory", export_directory.string()}, {"files", manifest.files}}},
                       {"audit", {{"size", audit_size}, {"checkpoint", final_checkpoint},
                                  {"verifier_key", platform_.audit_verifier_key()}}}};
@@ -340,8 +274,10 @@ ErasureReceipt TenantRegistry::offboard_impl(const TenantContext& context, const
   receipt.json = body.dump();
   receipt.signature = signer_->sign(receipt.json);
   receipt.verifier_key = signer_->verifier_key();
-  write_file(export_directory, "erasure-receipt.json",
-             nlohmann::json{{"receipt", body}, {"signature", receipt.signature}, {"verifier_key", receipt.verifier_key}}.dump(2));
+  tenantai::detail::write_file_atomic(
+      export_directory / "erasure-receipt.json",
+      nlohmann::json{{"receipt", body}, {"signature", receipt.signature}, {"verifier_key", receipt.verifier_key}}.dump(2),
+      0600);
   return receipt;
 }
 

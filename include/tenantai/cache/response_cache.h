@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tenantai/cache/cache_stats.h"
+#include "tenantai/cache/response_cache_store.h"
 #include "tenantai/cache/response_key.h"
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
@@ -42,77 +43,31 @@ struct ResponseCacheOptions {
   crypto::Sealer* sealer = nullptr;
 };
 
-// Thread-safe: tenants are independent (sharded partition map, one lock per tenant partition).
-class ResponseCache {
+// The embedded ResponseCacheStore. Thread-safe: tenants are independent (sharded partition
+// map, one lock per tenant partition). Errors as ResponseCacheStore documents, plus: store()
+// returns InvalidArgument (nothing stored) for a value larger than the tenant's whole byte
+// quota; with a sealer, a value that fails to open is dropped and its error thrown. A hit moves
+// the entry to the front of the tenant's LRU order; store() evicts that tenant's
+// least-recently-used entries until the new one fits its quota. lookup_many() computes the keyed
+// BLAKE2b digests 8 (AVX-512) or 4 (AVX2) keys at a time in SIMD lanes and takes the partition
+// lock once per 64 keys (for batch jobs, benchmark harnesses, request coalescing).
+class ResponseCache final : public ResponseCacheStore {
  public:
   explicit ResponseCache(ResponseCacheOptions options = {});
-  ~ResponseCache();
+  ~ResponseCache() override;
   ResponseCache(const ResponseCache&) = delete;
   ResponseCache& operator=(const ResponseCache&) = delete;
 
-  // The cached response for `key` in the scope tenant's partition, or nullopt (miss, expired,
-  // tenant opted out). A hit moves the entry to the front of the tenant's LRU order.
-  // Throws InvalidArgument for an empty model id; with a sealer, a value that fails to open is
-  // dropped and the error (Tampered / CryptoFailure) is thrown, never returned as a hit.
-  template <typename Tag>
-  Scoped<std::optional<std::string>, Tag> lookup(const TenantScope<Tag>& scope, const ResponseKey& key) {
-    return scope.bind(lookup_in(*partitions_.get_or_create(scope), scope.context(), key));
-  }
-
-  // Looks up several keys of the scope tenant at once: result[i] answers keys[i] exactly as
-  // lookup(scope, keys[i]) would (LRU moves, hit/miss counters, TTL, opt-out). Cheaper per key
-  // than lookup(): the keyed BLAKE2b digests are computed 8 (AVX-512) or 4 (AVX2) keys at a time
-  // in SIMD lanes, and the partition lock is taken once per 64 keys. For callers that hold many
-  // requests at once (batch jobs, benchmark harnesses, request coalescing). Errors as lookup():
-  // InvalidArgument if any model id is empty (nothing looked up); with a sealer, the first value
-  // that fails to open is dropped and its error thrown.
-  template <typename Tag>
-  Scoped<std::vector<std::optional<std::string>>, Tag> lookup_many(const TenantScope<Tag>& scope,
-                                                                   std::span<const ResponseKey> keys) {
-    return scope.bind(lookup_many_in(*partitions_.get_or_create(scope), scope.context(), keys));
-  }
-
-  // Stores (or replaces) the response for `key` in the scope tenant's partition, evicting that
-  // tenant's least-recently-used entries until it fits its quota. Does nothing (success) when the
-  // tenant opted out. Errors, with nothing stored: InvalidArgument (empty model id, value larger
-  // than the tenant's whole byte quota); the sealer's CryptoFailure.
-  template <typename Tag>
-  Status store(const TenantScope<Tag>& scope, const ResponseKey& key, std::string_view response) {
-    return store_in(*partitions_.get_or_create(scope), scope.context(), key, response);
-  }
-
-  // Drops the scope tenant's entries made for `model_id` / `prompt_version`; returns how many.
-  template <typename Tag>
-  std::size_t invalidate_model(const TenantScope<Tag>& scope, std::string_view model_id) {
-    return invalidate_in(partitions_.find(scope).get(), model_id, /*by_model=*/true);
-  }
-  template <typename Tag>
-  std::size_t invalidate_prompt_version(const TenantScope<Tag>& scope, std::string_view prompt_version) {
-    return invalidate_in(partitions_.find(scope).get(), prompt_version, /*by_model=*/false);
-  }
-
-  // Drops all of the scope tenant's entries (counters are kept); returns how many.
-  template <typename Tag>
-  std::size_t flush(const TenantScope<Tag>& scope) {
-    return flush_in(partitions_.find(scope).get());
-  }
-
-  // Opting out (e.g. for personal data) flushes the tenant's entries; while opted out, store()
-  // keeps nothing and lookup() always misses. Opting back in starts empty.
-  template <typename Tag>
-  void set_opt_out(const TenantScope<Tag>& scope, bool opted_out) {
-    set_opt_out_in(*partitions_.get_or_create(scope), opted_out);
-  }
-  template <typename Tag>
-  bool opted_out(const TenantScope<Tag>& scope) const {
-    return opted_out_in(partitions_.find(scope).get());
-  }
-
-  // The scope tenant's counters (all zero if it never used the cache).
-  template <typename Tag>
-  Scoped<CacheStats, Tag> stats(const TenantScope<Tag>& scope) const {
-    return scope.bind(stats_in(partitions_.find(scope).get()));
-  }
+ protected:
+  std::optional<std::string> do_lookup(const TenantContext& context, const ResponseKey& key) override;
+  std::vector<std::optional<std::string>> do_lookup_many(const TenantContext& context,
+                                                         std::span<const ResponseKey> keys) override;
+  Status do_store(const TenantContext& context, const ResponseKey& key, std::string_view response) override;
+  std::size_t do_invalidate(const TenantContext& context, std::string_view what, bool by_model) override;
+  std::size_t do_flush(const TenantContext& context) override;
+  void do_set_opt_out(const TenantContext& context, bool opted_out) override;
+  bool do_opted_out(const TenantContext& context) const override;
+  CacheStats do_stats(const TenantContext& context) const override;
 
  private:
   struct Impl;       // options and the cache-wide master secret

@@ -8,12 +8,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "tenantai/core/api_key_store.h"
 #include "tenantai/core/authenticator.h"
 
 namespace tenantai {
@@ -23,6 +22,8 @@ struct ApiKeyOptions {
   std::function<std::chrono::system_clock::time_point()> clock = [] {
     return std::chrono::system_clock::now();
   };
+  // Where key records live (shared with the host). nullptr: an InMemoryApiKeyStore.
+  std::shared_ptr<ApiKeyStore> store;
 };
 
 // A freshly issued key. `secret` is shown once; tenantai keeps only its hash.
@@ -40,7 +41,9 @@ struct ApiKeyInfo {
   bool revoked = false;
 };
 
-// Thread-safe: authenticate() takes a shared lock, mutations an exclusive one.
+// Thread-safe (as thread-safe as its store; the embedded one takes a shared lock to
+// authenticate and an exclusive one to change a record). A store failure on authenticate()
+// refuses the credential (Unauthenticated, fail closed); on issue/add/revoke it is thrown.
 // Every failure (malformed, unknown, expired, revoked) returns Unauthenticated with the same
 // message, so responses do not reveal which keys exist.
 class ApiKeyAuthenticator final : public Authenticator {
@@ -82,29 +85,12 @@ class ApiKeyAuthenticator final : public Authenticator {
   static bool is_well_formed(std::string_view secret) noexcept;
 
  private:
-  using Digest = std::array<unsigned char, 32>;
-  struct DigestHash {
-    std::size_t operator()(const Digest& d) const noexcept;
-  };
-  struct DigestEqual {  // constant-time comparison (sodium_memcmp)
-    bool operator()(const Digest& a, const Digest& b) const noexcept;
-  };
-  struct Entry {
-    std::string key_id;
-    Principal principal;
-    std::optional<std::chrono::system_clock::time_point> expires_at;
-    bool revoked = false;
-  };
-
-  Digest digest(std::string_view secret) const;
-  std::string insert_locked(const Digest& d, Principal principal,
-                            std::optional<std::chrono::system_clock::time_point> expires_at);
+  ApiKeyDigest digest(std::string_view secret) const;
+  std::string insert(const ApiKeyDigest& d, Principal principal,
+                     std::optional<std::chrono::system_clock::time_point> expires_at);
 
   ApiKeyOptions options_;
   unsigned char* secret_ = nullptr;  // 32 bytes, sodium_malloc'ed, read-only between uses
-  mutable std::shared_mutex mutex_;
-  std::unordered_map<Digest, Entry, DigestHash, DigestEqual> by_digest_;
-  std::unordered_map<std::string, Digest> by_key_id_;
 };
 
 }  // namespace tenantai

@@ -4,7 +4,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
+#include "tenantai/core/time_source.h"
 #include "tenantai/core/error.h"
 #include "tenantai/core/scope.h"
 #include "tenantai/metering/counter_store.h"
@@ -25,13 +27,14 @@ class RateLimiter {
  public:
   using Clock = std::chrono::steady_clock;
 
-  RateLimiter(const TenantTiers& tiers, CounterStore& store);
+  // `clock` drives bucket refills (steady time); the default is the system clock.
+  RateLimiter(const TenantTiers& tiers, CounterStore& store, std::shared_ptr<const tenantai::TimeSource> clock = system_time_source());
 
   // Decides one request of `tokens` (estimated prompt + max output) for the scope's tenant now.
   // NotFound when the tenant has no tier (fail closed); InvalidArgument for negative tokens.
   template <typename Tag>
   Result<RateDecision> decide(const TenantScope<Tag>& scope, std::int64_t tokens) {
-    return decide_impl(scope.context(), tokens, Clock::now());
+    return decide_impl(scope.context(), tokens, clock_->steady());
   }
   // As above at an explicit time (tests, simulations).
   template <typename Tag>
@@ -52,6 +55,7 @@ class RateLimiter {
 
   const TenantTiers& tiers_;
   CounterStore& store_;
+  std::shared_ptr<const tenantai::TimeSource> clock_;
 };
 
 }  // namespace tenantai::metering

@@ -1,7 +1,8 @@
-// Platform: one instance of every layer, wired together the way DESIGN.md's data flow needs
-// them (keys → sealer → audit log; caches and memory sealed with tenant keys; SystemScope visits
-// recorded in the visited tenant's own audit log). The Pipeline and the TenantRegistry work on
-// a Platform; host applications that want different wiring can build the layers themselves.
+// Platform: one instance of every layer, wired together (keys → sealer → audit log; caches,
+// corpus and memory sealed with tenant keys; SystemScope visits recorded in the visited tenant's
+// own audit log; docs/architecture.md gives the request order). Every stateful layer is an
+// interface the host may supply in PlatformOptions; each defaults to the embedded
+// implementation under data_dir. The Pipeline and the TenantRegistry work on a Platform.
 //
 //   PlatformOptions options;
 //   options.data_dir = "/var/lib/tenantai";
@@ -12,7 +13,6 @@
 //   Pipeline pipeline(platform);
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -25,27 +25,38 @@
 #include "tenantai/audit/checkpoint.h"
 #include "tenantai/audit/recorders.h"
 #include "tenantai/cache/embedding_cache.h"
-#include "tenantai/cache/response_cache.h"
+#include "tenantai/cache/response_cache_store.h"
 #include "tenantai/cache/semantic_cache.h"
-#include "tenantai/core/api_key_authenticator.h"
+#include "tenantai/core/authenticator.h"
+#include "tenantai/core/time_source.h"
 #include "tenantai/corpus/corpus_store.h"
 #include "tenantai/crypto/envelope_sealer.h"
-#include "tenantai/crypto/local_key_provider.h"
+#include "tenantai/crypto/key_provider.h"
 #include "tenantai/inference/backend.h"
 #include "tenantai/inference/model_router.h"
-#include "tenantai/memory/sqlite_memory_store.h"
+#include "tenantai/memory/memory_store.h"
 #include "tenantai/metering/budget.h"
 #include "tenantai/metering/counter_store.h"
-#include "tenantai/metering/fair_scheduler.h"
 #include "tenantai/metering/meter.h"
 #include "tenantai/metering/price_table.h"
 #include "tenantai/metering/rate_limiter.h"
 #include "tenantai/metering/tiers.h"
 #include "tenantai/pipeline/document_library.h"
 #include "tenantai/pipeline/tenant_config.h"
+#include "tenantai/pipeline/tenant_layer.h"
 #include "tenantai/prompt/prompt_registry.h"
 #include "tenantai/retrieval/vector_store.h"
 #include "tenantai/tools/tool_registry.h"
+
+namespace tenantai {
+class ApiKeyAuthenticator;  // tenantai/core/api_key_authenticator.h
+}  // namespace tenantai
+namespace tenantai::metering {
+class FairScheduler;  // tenantai/metering/fair_scheduler.h
+}  // namespace tenantai::metering
+namespace tenantai::audit {
+class LogStorage;  // tenantai/audit/log_storage.h
+}  // namespace tenantai::audit
 
 namespace tenantai::pipeline {
 
@@ -89,6 +100,20 @@ struct PlatformOptions {
   // Conversation memory. nullptr: a SqliteMemoryStore under data_dir/memory, sealed with the
   // tenants' keys. A supplied store does its own sealing.
   std::shared_ptr<memory::MemoryStore> memory;
+  // The API-key registry onboarding registers keys in. nullptr: an ApiKeyAuthenticator with a
+  // random hashing secret over an InMemoryApiKeyStore (keys come back from the tenants file on
+  // each start). A host sharing keys across replicas builds one with its hashing secret and an
+  // ApiKeyStore of its own.
+  std::shared_ptr<ApiKeyAuthenticator> api_keys;
+  // What requests are authenticated with (mTLS, OIDC, ...). nullptr: `api_keys`.
+  std::shared_ptr<Authenticator> authenticator;
+  // The exact-response cache. nullptr: an in-process ResponseCache, sealed with tenant keys.
+  std::shared_ptr<cache::ResponseCacheStore> response_cache;
+  // Where audit logs live. nullptr: files under data_dir/audit.
+  std::shared_ptr<audit::LogStorage> audit_storage;
+  // The time source of every layer (TTLs, refills, budget periods, timestamps, key expiry).
+  // nullptr: the system clock. Request deadlines always use real steady time.
+  std::shared_ptr<const TimeSource> clock;
 };
 
 // A tenant whose state failed verification: it gets TenantUnavailable, every other tenant serves.
@@ -111,7 +136,11 @@ class Platform {
 
   const PlatformOptions& options() const noexcept { return options_; }
 
-  ApiKeyAuthenticator& authenticator() noexcept { return authenticator_; }
+  // What requests authenticate with (PlatformOptions::authenticator, default: api_keys()).
+  Authenticator& authenticator() noexcept { return *authenticator_; }
+  // The API-key registry (issue, add, revoke, rotate); include tenantai/core/api_key_authenticator.h.
+  ApiKeyAuthenticator& api_keys() noexcept { return *api_keys_; }
+  const TimeSource& clock() const noexcept { return *clock_; }
   crypto::KeyProvider& key_provider() noexcept { return *key_provider_; }
   crypto::EnvelopeSealer& sealer() noexcept { return *sealer_; }
   audit::AuditLog& audit() noexcept { return *audit_; }
@@ -125,13 +154,14 @@ class Platform {
   metering::TenantTiers& tiers() noexcept { return tiers_; }
   metering::BudgetManager& budgets() noexcept { return *budgets_; }
   metering::RateLimiter& limiter() noexcept { return *limiter_; }
+  // Include tenantai/metering/fair_scheduler.h to use it.
   metering::FairScheduler& scheduler() noexcept { return *scheduler_; }
   metering::Meter& meter() noexcept { return *meter_; }
 
   corpus::CorpusStore& corpus() noexcept { return *corpus_; }
   retrieval::VectorStore& vectors() noexcept { return *vectors_; }
   DocumentLibrary& documents() noexcept { return *documents_; }
-  cache::ResponseCache& response_cache() noexcept { return *response_cache_; }
+  cache::ResponseCacheStore& response_cache() noexcept { return *response_cache_; }
   cache::SemanticCache& semantic_cache() noexcept { return *semantic_cache_; }
   cache::EmbeddingCache& embedding_cache() noexcept { return *embedding_cache_; }
   memory::MemoryStore& memory() noexcept { return *memory_; }
@@ -170,6 +200,12 @@ class Platform {
   // Tenants currently quarantined, with reasons (cross-tenant knowledge: needs a SystemScope).
   std::vector<QuarantinedTenant> quarantined_tenants(const SystemScope& proof) const;
 
+  // The tenant lifecycle's layers, in provisioning order (the built-in ones first). add_layer
+  // appends a host's own stateful layer; call it before the platform serves (not thread-safe
+  // with onboarding, offboarding or a tenant's first request).
+  void add_layer(std::shared_ptr<TenantLayer> layer);
+  const std::vector<std::shared_ptr<TenantLayer>>& layers() const noexcept { return layers_; }
+
   // A context of the requester's tenant for the platform's own service principal (memory
   // admin, export, key management, writing any document), for layer operations done on behalf
   // of a request that already proved its authority (the registry's export and offboarding).
@@ -181,12 +217,19 @@ class Platform {
 
  private:
   cache::CacheQuota cache_quota_for(const TenantId& tenant) const;
+  void make_keys_and_audit(const std::filesystem::path& root);
+  void make_metering();
+  void make_data_layers(const std::filesystem::path& root);
+  void make_caches();
+  void install_tool_refusal_audit();
   struct Readiness;
   std::shared_ptr<Readiness> readiness_of(const TenantId& tenant);
   void restore(const TenantContext& context);
 
   PlatformOptions options_;
-  ApiKeyAuthenticator authenticator_;
+  std::shared_ptr<const TimeSource> clock_;
+  std::shared_ptr<ApiKeyAuthenticator> api_keys_;
+  std::shared_ptr<Authenticator> authenticator_;
   std::unique_ptr<audit::CheckpointSigner> signer_;
   audit::AuditKeyAccessObserver key_observer_;
   std::shared_ptr<crypto::KeyProvider> key_provider_;
@@ -200,13 +243,14 @@ class Platform {
   std::unique_ptr<metering::BudgetManager> budgets_;
   std::unique_ptr<metering::RateLimiter> limiter_;
   std::unique_ptr<metering::Meter> meter_;
-  boost::asio::thread_pool inference_pool_;
+  struct InferencePool;  // the backend call threads (Boost.Asio), kept out of this header
+  std::unique_ptr<InferencePool> inference_pool_;
   std::unique_ptr<metering::FairScheduler> scheduler_;
 
   std::shared_ptr<corpus::CorpusStore> corpus_;
   std::unique_ptr<retrieval::VectorStore> vectors_;
   std::unique_ptr<DocumentLibrary> documents_;
-  std::unique_ptr<cache::ResponseCache> response_cache_;
+  std::shared_ptr<cache::ResponseCacheStore> response_cache_;
   std::unique_ptr<cache::SemanticCache> semantic_cache_;
   std::unique_ptr<cache::EmbeddingCache> embedding_cache_;
   std::shared_ptr<memory::MemoryStore> memory_;
@@ -214,6 +258,7 @@ class Platform {
   prompt::PromptRegistry prompts_;
   inference::ModelRouter router_;
   tools::ToolRegistry tools_;
+  std::vector<std::shared_ptr<TenantLayer>> layers_;
 
   std::unique_ptr<detail::ServiceIdentity> service_identity_;
   mutable std::shared_mutex readiness_mutex_;

@@ -1,7 +1,8 @@
-// TenantRegistry: the tenant lifecycle. Onboarding provisions every layer from one TenantConfig
-// in one call; offboarding exports everything the tenant owns, erases it from every layer,
-// crypto-shreds its key and returns a signed erasure receipt. docs/offboarding.md states what
-// remains afterwards and why.
+// TenantRegistry: the tenant lifecycle over the platform's layer list (Platform::layers()).
+// Onboarding provisions every layer from one TenantConfig in one call (a failure rolls the
+// layers back in reverse order); offboarding exports everything the tenant owns, erases it from
+// every layer, crypto-shreds its key and returns a signed erasure receipt. docs/offboarding.md
+// states what remains afterwards and why.
 #pragma once
 
 #include <cstdint>
@@ -14,29 +15,9 @@
 #include "tenantai/core/system_scope.h"
 #include "tenantai/pipeline/platform.h"
 #include "tenantai/pipeline/tenant_config.h"
+#include "tenantai/pipeline/tenant_layer.h"
 
 namespace tenantai::pipeline {
-
-// What onboarding did.
-struct OnboardReport {
-  TenantId tenant;
-  std::vector<std::string> key_ids;   // API keys registered for the config's actors
-  std::map<std::string, std::string> issued_secrets;  // actor → secret, for keys the config gave
-                                                       // no secret for (returned once, store it)
-  std::vector<std::string> adapters;  // adapters registered to the tenant
-  std::uint32_t overlay_version = 0;  // prompt overlay version (0: none)
-  std::string quarantined;            // non-empty: the tenant's state on disk failed verification
-                                      // (this reason); it is provisioned but gets TenantUnavailable
-};
-
-// The files an export wrote (paths and their SHA-256), and the audit checkpoint it ends at.
-struct ExportManifest {
-  TenantId tenant;
-  std::filesystem::path directory;
-  std::map<std::string, std::string> files;  // file name → hex SHA-256
-  std::uint64_t audit_size = 0;
-  std::string audit_checkpoint;              // signed note text
-};
 
 // Proof of an offboarding, signed with the registry's Ed25519 key.
 struct ErasureReceipt {
@@ -95,8 +76,11 @@ class TenantRegistry {
  private:
   struct ReceiptSigner;
   static void require(const TenantContext& context, std::string_view capability);
-  OnboardReport onboard_visit(SystemScope& system, const TenantConfig& config, const metering::TierPolicy& base_tier,
-                              OnboardReport& report);
+  OnboardReport onboard_visit(SystemScope& system, const TenantConfig& config, OnboardReport& report);
+  void provision_layers(const TenantContext& tenant, const TenantConfig& config, OnboardReport& report);
+  void rollback_layers(const TenantContext& tenant, const TenantConfig& config, const OnboardReport& report,
+                       std::size_t count);
+  void record_onboarding(const TenantContext& tenant, const TenantConfig& config, OnboardReport& report);
   OnboardReport onboard_quarantined(const TenantConfig& config, const Error& reason);
   TenantContext service_context(const TenantId& tenant, const TenantContext& requester) const;
   ExportManifest export_impl(const TenantContext& context, const std::filesystem::path& directory);

@@ -1,6 +1,7 @@
 // Every stateful layer the host can supply through PlatformOptions is really used: a KMS-like
 // key provider that counts its unwraps, a counter store that counts its decisions, a memory
-// store and a corpus store in the host's own directories. The end-to-end flow (ingest, query,
+// store and a corpus store in the host's own directories, an API-key store and a response
+// cache that count their calls, and a clock the test moves. The end-to-end flow (ingest, query,
 // chat with memory, canaries per tenant) runs on them and nothing lands in the defaults.
 #include <catch2/catch.hpp>
 #include <tenantai/corpus/file_corpus_store.h>
@@ -9,11 +10,15 @@
 #include <tenantai/inference/hashing_embedder.h>
 #include <tenantai/memory.h>
 #include <tenantai/metering/counter_store.h>
+#include <tenantai/cache/response_cache.h>
+#include <tenantai/core/api_key_authenticator.h>
+#include <tenantai/core/time_source.h>
 #include <tenantai/pipeline.h>
 
 #include <atomic>
 #include <filesystem>
 
+#include "platform_fixture.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -68,7 +73,136 @@ class CountingCounterStore final : public metering::CounterStore {
   metering::InMemoryCounterStore inner_;
 };
 
+class CountingKeyStore final : public ApiKeyStore {
+ public:
+  Status insert(const ApiKeyRecord& r) override {
+    ++inserts;
+    return inner_.insert(r);
+  }
+  std::optional<ApiKeyRecord> find(const ApiKeyDigest& d) const override {
+    ++lookups;
+    return inner_.find(d);
+  }
+  std::optional<ApiKeyRecord> find_id(std::string_view id) const override { return inner_.find_id(id); }
+  Status update(std::string_view id, bool revoked, std::optional<std::chrono::system_clock::time_point> e) override {
+    return inner_.update(id, revoked, e);
+  }
+  std::vector<ApiKeyRecord> of_tenant(const TenantId& t) const override { return inner_.of_tenant(t); }
+  std::size_t size() const override { return inner_.size(); }
+  std::atomic<int> inserts{0};
+  mutable std::atomic<int> lookups{0};
+
+ private:
+  InMemoryApiKeyStore inner_;
+};
+
+// A host's response cache: the embedded one behind a counter (an L1/L2 pair would sit here).
+class CountingResponseCache final : public cache::ResponseCacheStore {
+ public:
+  explicit CountingResponseCache(cache::ResponseCacheOptions options) : inner_(std::move(options)) {}
+  std::atomic<int> lookups{0};
+  std::atomic<int> stores{0};
+
+ protected:
+  std::optional<std::string> do_lookup(const TenantContext& c, const cache::ResponseKey& k) override {
+    ++lookups;
+    return with_tenant(c, [&](auto scope) { return scope.release(inner_.lookup(scope, k)); });
+  }
+  Status do_store(const TenantContext& c, const cache::ResponseKey& k, std::string_view v) override {
+    ++stores;
+    return with_tenant(c, [&](auto scope) { return inner_.store(scope, k, v); });
+  }
+  std::size_t do_invalidate(const TenantContext& c, std::string_view what, bool by_model) override {
+    return with_tenant(c, [&](auto scope) {
+      return by_model ? inner_.invalidate_model(scope, what) : inner_.invalidate_prompt_version(scope, what);
+    });
+  }
+  std::size_t do_flush(const TenantContext& c) override {
+    return with_tenant(c, [&](auto scope) { return inner_.flush(scope); });
+  }
+  void do_set_opt_out(const TenantContext& c, bool o) override {
+    with_tenant(c, [&](auto scope) { inner_.set_opt_out(scope, o); });
+  }
+  bool do_opted_out(const TenantContext& c) const override {
+    return with_tenant(c, [&](auto scope) { return inner_.opted_out(scope); });
+  }
+  cache::CacheStats do_stats(const TenantContext& c) const override {
+    return with_tenant(c, [&](auto scope) { return scope.release(inner_.stats(scope)); });
+  }
+
+ private:
+  cache::ResponseCache inner_;
+};
+
+// A clock the test moves by hand (both the wall and the steady reading).
+class ManualTimeSource final : public TimeSource {
+ public:
+  std::chrono::system_clock::time_point wall() const noexcept override { return wall_start_ + offset(); }
+  std::chrono::steady_clock::time_point steady() const noexcept override { return steady_start_ + offset(); }
+  void advance(std::chrono::seconds by) { offset_seconds_ += by.count(); }
+
+ private:
+  std::chrono::seconds offset() const noexcept { return std::chrono::seconds(offset_seconds_.load()); }
+  std::chrono::system_clock::time_point wall_start_ = std::chrono::system_clock::now();
+  std::chrono::steady_clock::time_point steady_start_ = std::chrono::steady_clock::now();
+  std::atomic<std::int64_t> offset_seconds_{0};
+};
+
 }  // namespace
+
+TEST_CASE("pluggable layers: API-key store, response cache and clock supplied by the host are the ones used",
+          "[pipeline][pluggable]") {
+  test_support::TempDir dir;
+  auto key_store = std::make_shared<CountingKeyStore>();
+  auto clock = std::make_shared<ManualTimeSource>();
+  ApiKeyOptions key_options;
+  key_options.store = key_store;
+  key_options.clock = [clock] { return clock->wall(); };
+  auto api_keys = std::make_shared<ApiKeyAuthenticator>(std::string(32, 'k'), key_options);
+  cache::ResponseCacheOptions cache_options;
+  cache_options.ttl = std::chrono::minutes(10);
+  cache_options.clock = [clock] { return clock->steady(); };
+  auto responses = std::make_shared<CountingResponseCache>(cache_options);
+
+  auto options = pipeline_test::echo_options(std::filesystem::path(dir.path()) / "data");
+  options.api_keys = api_keys;
+  options.response_cache = responses;
+  options.clock = clock;
+  options.cache_ttl = std::chrono::minutes(10);
+  pipeline::Platform platform(std::move(options));
+  pipeline::TenantRegistry registry(platform);
+  pipeline::Pipeline pipeline(platform);
+  {
+    auto system = platform.system_scope("test", "provision pluggable-layer tenants");
+    pipeline::TenantConfig config{TenantId("gamma")};
+    config.tier = "enterprise";
+    config.models.model = "echo-small";
+    config.api_keys.push_back({"user", {"staff"}, {}, fixed_secret("gammaPluggableUser")});
+    registry.onboard(system, config);
+  }
+  CHECK(key_store->inserts == 1);  // onboarding registered the key in the host's store
+  const auto context = platform.authenticator().authenticate(fixed_secret("gammaPluggableUser")).value();
+  CHECK(key_store->lookups >= 1);
+
+  pipeline::ChatRequest chat;
+  chat.messages = {{"user", "Which canary does gamma keep? CANARY-gamma"}};
+  chat.max_tokens = 100;
+  auto ask = [&] {
+    return with_tenant(context, [&](auto scope) { return scope.release(pipeline.chat(scope, chat)).cache; });
+  };
+  CHECK(ask() == "miss");
+  CHECK(ask() == "exact");  // the host's cache answered...
+  CHECK(responses->stores >= 1);
+  CHECK(responses->lookups >= 2);
+  clock->advance(std::chrono::minutes(11));  // ...until the platform's clock passed the TTL
+  CHECK(ask() == "miss");
+
+  // Key expiry follows the same clock.
+  auto issued = api_keys->issue({TenantId("gamma"), "temp", {}, {}}, clock->wall() + std::chrono::hours(1));
+  CHECK(platform.authenticator().authenticate(issued.secret).ok());
+  clock->advance(std::chrono::hours(2));
+  CHECK_FALSE(platform.authenticator().authenticate(issued.secret).ok());
+}
 
 TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied by the host are the ones used",
           "[pipeline][pluggable]") {
