@@ -40,9 +40,12 @@ AuditLog::AuditLog(std::filesystem::path root, AuditLogOptions options)
   if (options_.checkpoint_every_events == 0) {
     throw Error(ErrorCode::InvalidArgument, "AuditLogOptions.checkpoint_every_events must be at least 1");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(root_, ec);
-  if (ec) throw Error(ErrorCode::StorageFailure, "cannot create audit root " + root_.string() + ": " + ec.message());
+  if (options_.storage == nullptr) {
+    std::error_code ec;
+    std::filesystem::create_directories(root_, ec);
+    if (ec) throw Error(ErrorCode::StorageFailure, "cannot create audit root " + root_.string() + ": " + ec.message());
+    options_.storage = std::make_shared<FileLogStorage>(root_);
+  }
   next_event_id_ = random_u64();
 }
 
@@ -57,7 +60,7 @@ std::shared_ptr<AuditLog::TenantLog> AuditLog::log_of(const TenantId& tenant) {
   // Every caller reached here through a TenantScope, a SystemScope visit or an AccessRecord.
   std::lock_guard lock(logs_mutex_);
   auto& slot = logs_[tenant];
-  if (!slot) slot = std::make_shared<TenantLog>(root_, tenant, options_);
+  if (!slot) slot = std::make_shared<TenantLog>(*options_.storage, tenant, options_);
   return slot;
 }
 
@@ -290,8 +293,7 @@ std::uint64_t AuditLog::prune_for(const TenantContext& context) {
   {
     auto log = log_of(context.tenant());
     std::unique_lock lock(log->mutex);
-    log->wait_for_sync(lock);  // prune replaces the file descriptor a group commit may be syncing
-    pruned = log->prune_before(cutoff);
+    pruned = log->prune_before(lock, cutoff);
   }
   if (pruned > 0) {
     AuditEvent e;

@@ -73,20 +73,15 @@ struct VerifiedLog {
 
 Result<VerifiedLog> load_verified(const std::map<std::string, std::string>& flags, const TenantId& tenant,
                                   const CheckpointVerifier& verifier) {
-  const std::filesystem::path root = need(flags, "root");
-  auto report = verify_log(root, tenant, verifier);
+  FileLogStorage storage(need(flags, "root"));
+  auto report = verify_log(storage, tenant, verifier);
   if (!report) return report.error();
+  const auto streams = storage.open(tenant, OpenMode::ReadOnly);
   VerifiedLog v;
-  v.bytes = tenantai::detail::read_file(root / (tenant.str() + ".log"));
-  const std::string cps = tenantai::detail::read_file(root / (tenant.str() + ".checkpoints"));
-  for (std::size_t pos = 0; pos < cps.size();) {
-    const auto nl = cps.find('\n', pos);
-    if (nl == std::string::npos || cps.compare(pos, 5, "note ") != 0) break;
-    const std::size_t len = std::stoul(cps.substr(pos + 5, nl - pos - 5));
-    if (nl + 1 + len > cps.size()) break;
-    v.checkpoints.push_back(verifier.verify(std::string_view(cps).substr(nl + 1, len), origin_for(tenant)).value());
-    pos = nl + 1 + len;
-  }
+  auto checkpoints = verify_checkpoint_notes(streams->read_checkpoints().notes, tenant, verifier);
+  if (!checkpoints || checkpoints->empty()) return Error(ErrorCode::Tampered, "checkpoints changed while reading");
+  v.checkpoints = std::move(checkpoints).value();
+  v.bytes = streams->read_records(0, v.checkpoints.back().size);
   return v;
 }
 

@@ -189,73 +189,106 @@ void append_frame(std::string& out, char tag, std::string_view payload, const Ha
   out.append(reinterpret_cast<const char*>(leaf.data()), leaf.size());
 }
 
-Scan scan(std::string_view bytes, std::string_view tenant, bool keep_frames) {
-  Scan s;
-  s.leaves.reserve(bytes.size() / (kFrameOverhead + 64));  // records are rarely smaller
-  std::uint64_t pos = 0;
-  auto fail = [&](const std::string& why) {
-    s.error_index = s.leaves.size();
-    s.error = "first bad index " + std::to_string(s.leaves.size()) + ": " + why;
-  };
-  while (pos < bytes.size()) {
-    const std::string_view rest = bytes.substr(pos);
-    const char tag = rest[0];
-    if (tag == '\0' && rest.find_first_not_of('\0') == std::string_view::npos) {
-      s.torn = true;  // zero-filled tail left by a crash
-      break;
-    }
-    if (tag != kFullTag && tag != kPrunedTag) {
-      fail("unknown record tag at byte " + std::to_string(pos));
-      break;
-    }
-    std::string_view cursor = rest.substr(1);
-    std::uint32_t len = 0;
-    if (!get(cursor, len)) {
-      s.torn = true;
-      break;
-    }
-    if (len > kMaxPayload) {
-      fail("record length " + std::to_string(len) + " is implausible");
-      break;
-    }
-    if (cursor.size() < static_cast<std::size_t>(len) + 32) {
-      s.torn = true;
-      break;
-    }
-    Frame f;
-    f.tag = tag;
-    f.offset = pos;
-    f.payload = cursor.substr(0, len);
-    std::memcpy(f.leaf.data(), cursor.data() + len, 32);
-    auto header = decode_payload(f.payload);
-    if (!header) {
-      fail("malformed record");
-      break;
-    }
-    if (tag == kFullTag && leaf_hash(f.payload) != f.leaf) {
-      fail("stored bytes do not match the record's leaf hash");
-      break;
-    }
-    if (tag == kPrunedTag && !header->body.empty()) {
-      fail("pruned record still has a body");
-      break;
-    }
-    if (header->index != s.leaves.size()) {
-      fail("record says index " + std::to_string(header->index) + " (deleted, duplicated or reordered)");
-      break;
-    }
-    if (header->tenant != tenant) {
-      fail("record belongs to tenant \"" + escape_for_message(header->tenant) + "\"");
-      break;
-    }
-    f.header = *header;
-    s.leaves.push_back(f.leaf);
-    if (tag == kPrunedTag) ++s.pruned;
-    if (keep_frames) s.frames.push_back(f);
-    pos += kFrameOverhead + len;
-    s.good_bytes = pos;
+FrameExtent frame_extent(std::string_view bytes) {
+  FrameExtent x;
+  const char tag = bytes[0];
+  if (tag == '\0' && bytes.find_first_not_of('\0') == std::string_view::npos) {
+    x.kind = FrameExtent::Torn;  // zero-filled tail left by a crash
+    return x;
   }
-  return s;
+  if (tag != kFullTag && tag != kPrunedTag) {
+    x.why = "unknown record tag";
+    return x;
+  }
+  std::string_view cursor = bytes.substr(1);
+  std::uint32_t len = 0;
+  if (!get(cursor, len)) {
+    x.kind = FrameExtent::Torn;
+    return x;
+  }
+  if (len > kMaxPayload) {
+    x.why = "record length " + std::to_string(len) + " is implausible";
+    return x;
+  }
+  x.kind = cursor.size() < static_cast<std::size_t>(len) + 32 ? FrameExtent::Torn : FrameExtent::Complete;
+  x.size = kFrameOverhead + len;
+  return x;
+}
+
+void Scanner::fail(const std::string& why) {
+  if (failed()) return;
+  scan_.error_index = scan_.leaves.size();
+  scan_.error = "first bad index " + std::to_string(scan_.leaves.size()) + ": " + why;
+}
+
+std::optional<Frame> Scanner::add(std::string_view bytes, std::uint64_t offset) {
+  if (failed()) return std::nullopt;
+  if (bytes.empty()) {
+    fail("empty record");
+    return std::nullopt;
+  }
+  const FrameExtent extent = frame_extent(bytes);
+  if (extent.kind != FrameExtent::Complete || extent.size != bytes.size()) {
+    fail(extent.kind == FrameExtent::Bad ? extent.why : "record framing does not match its stored size");
+    return std::nullopt;
+  }
+  Frame f;
+  f.tag = bytes[0];
+  f.offset = offset;
+  f.payload = bytes.substr(5, bytes.size() - kFrameOverhead);
+  std::memcpy(f.leaf.data(), bytes.data() + 5 + f.payload.size(), 32);
+  if (!f.payload.empty() && f.payload[0] != 1) {
+    fail("record format version " + std::to_string(static_cast<unsigned char>(f.payload[0])) +
+         " is not supported (this build reads version 1)");
+    return std::nullopt;
+  }
+  auto header = decode_payload(f.payload);
+  if (!header) {
+    fail("malformed record");
+    return std::nullopt;
+  }
+  if (f.tag == kFullTag && leaf_hash(f.payload) != f.leaf) {
+    fail("stored bytes do not match the record's leaf hash");
+    return std::nullopt;
+  }
+  if (f.tag == kPrunedTag && !header->body.empty()) {
+    fail("pruned record still has a body");
+    return std::nullopt;
+  }
+  if (header->index != scan_.leaves.size()) {
+    fail("record says index " + std::to_string(header->index) + " (deleted, duplicated or reordered)");
+    return std::nullopt;
+  }
+  if (header->tenant != tenant_) {
+    fail("record belongs to tenant \"" + escape_for_message(header->tenant) + "\"");
+    return std::nullopt;
+  }
+  f.header = *header;
+  scan_.leaves.push_back(f.leaf);
+  if (f.tag == kPrunedTag) ++scan_.pruned;
+  if (keep_frames_) scan_.frames.push_back(f);
+  scan_.good_bytes = offset + bytes.size();
+  return f;
+}
+
+Scan scan(std::string_view bytes, std::string_view tenant, bool keep_frames) {
+  Scanner scanner(tenant, keep_frames);
+  scanner.result().leaves.reserve(bytes.size() / (kFrameOverhead + 64));  // records are rarely smaller
+  std::uint64_t pos = 0;
+  while (pos < bytes.size() && !scanner.failed()) {
+    const FrameExtent extent = frame_extent(bytes.substr(pos));
+    if (extent.kind == FrameExtent::Torn) {
+      scanner.result().torn = true;
+      break;
+    }
+    if (extent.kind == FrameExtent::Bad) {
+      scanner.fail(extent.why + " at byte " + std::to_string(pos));
+      break;
+    }
+    scanner.add(bytes.substr(pos, extent.size), pos);
+    pos += extent.size;
+  }
+  return std::move(scanner.result());
 }
 
 std::vector<Frame> split_frames(std::string_view bytes) {

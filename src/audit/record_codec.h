@@ -69,6 +69,33 @@ struct Scan {
   std::uint64_t error_index = 0;
 };
 
+// The framing of the frame that starts `bytes` (non-empty): tag and length only, no hashing.
+struct FrameExtent {
+  enum Kind { Complete, Torn, Bad } kind = Bad;
+  std::size_t size = 0;  // Complete: the frame's byte length
+  std::string why;       // Bad: what is wrong
+};
+FrameExtent frame_extent(std::string_view bytes);
+
+// Checks records one by one, in index order, as scan() does; used over any LogStorage.
+class Scanner {
+ public:
+  Scanner(std::string_view tenant, bool keep_frames) : tenant_(tenant), keep_frames_(keep_frames) {}
+  // Checks one stored record (exactly one frame): framing, stored leaf == recomputed leaf (full
+  // frames), index == position, tenant. Returns the frame (views into `frame`), or nullopt after
+  // recording the failure in result().error; later calls then return nullopt.
+  std::optional<Frame> add(std::string_view frame, std::uint64_t offset = 0);
+  // Records a failure at the next index (e.g. unreadable framing reported by the storage).
+  void fail(const std::string& why);
+  bool failed() const noexcept { return scan_.error.has_value(); }
+  Scan& result() noexcept { return scan_; }
+
+ private:
+  std::string_view tenant_;
+  bool keep_frames_;
+  Scan scan_;
+};
+
 // Checks every frame: framing, stored leaf == recomputed leaf (full frames), index == position,
 // tenant == `tenant`. Stops at the first failure. An incomplete last frame (or a zero-filled
 // tail) is reported as torn, not as an error. keep_frames=false keeps only leaves (faster).

@@ -1,4 +1,4 @@
-// One tenant's log files and in-memory tree state (internal to AuditLog).
+// One tenant's log (its streams in a LogStorage) and in-memory tree state (internal to AuditLog).
 #pragma once
 
 #include <chrono>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "audit/record_codec.h"
-#include "core/group_commit.h"
 #include "tenantai/audit/audit_log.h"
+#include "tenantai/audit/log_storage.h"
 
 namespace tenantai::audit {
 
@@ -24,7 +24,9 @@ std::optional<std::int64_t> parse_grant_expiry(std::string_view detail);
 // Not thread-safe by itself: AuditLog holds `mutex` around every call.
 class AuditLog::TenantLog {
  public:
-  TenantLog(const std::filesystem::path& root, const TenantId& tenant, const AuditLogOptions& options);
+  // Opens the tenant's streams in `storage` (throws what LogStorage::open throws), then checks
+  // them; a log that fails its checks is kept but unusable (check_usable throws the reason).
+  TenantLog(LogStorage& storage, const TenantId& tenant, const AuditLogOptions& options);
   ~TenantLog();
   TenantLog(const TenantLog&) = delete;
   TenantLog& operator=(const TenantLog&) = delete;
@@ -40,18 +42,17 @@ class AuditLog::TenantLog {
   std::uint64_t size() const noexcept { return leaves_.size(); }
   const std::vector<Hash>& leaves() const noexcept { return leaves_; }
   const std::vector<Checkpoint>& checkpoints() const noexcept { return checkpoints_; }
-  // Writes buffered records to the file (see flush policy in AuditLogOptions).
+  // Writes buffered records to storage (see flush policy in AuditLogOptions).
   void flush();
-  // Group commit: returns once every record appended before the call is on disk (fdatasync).
-  // `lock` holds `mutex`; it is released while this thread syncs for everyone, so concurrent
-  // callers share one fdatasync. A failed sync makes the log unusable (StorageFailure).
+  // Group commit: returns once every record appended before the call is durable. `lock` holds
+  // `mutex`; it may be released while this thread syncs for everyone, so concurrent callers
+  // share one sync. A failed sync makes the log unusable (StorageFailure).
   void sync(std::unique_lock<std::mutex>& lock);
-  // Waits (releasing `lock`) until no thread is syncing, so fd_ can be replaced or closed.
-  void wait_for_sync(std::unique_lock<std::mutex>& lock);
-  // Stored bytes of records [first, first + count) (clamped), read back from disk.
+  // Stored bytes of records [first, first + count) (clamped), read back from storage.
   std::string read_frames(std::uint64_t first, std::uint64_t count);
   // Rewrites the log with bodies older than `cutoff_ms` removed; returns how many were pruned.
-  std::uint64_t prune_before(std::int64_t cutoff_ms);
+  // `lock` holds `mutex` (released while waiting for a running group commit).
+  std::uint64_t prune_before(std::unique_lock<std::mutex>& lock, std::int64_t cutoff_ms);
 
   // Operator grants (operator id → expiry, ms since epoch), derived from the grant and revoke
   // records of the log that a signed checkpoint covers; nothing else is a grant.
@@ -68,19 +69,16 @@ class AuditLog::TenantLog {
   void remember_grant(const detail::Frame& frame);
   // Grants and revocations of the records [0, covered) that a checkpoint signed, in log order.
   void derive_grants(std::uint64_t covered);
-  void write_all(int fd, std::string_view bytes, const std::filesystem::path& path, std::uint64_t known_size);
-  // Writes buffered records to the file (not fsynced). A failure makes the log unusable.
+  // Fails closed with Tampered naming the stream.
+  [[noreturn]] void refuse(const std::string& why) const;
+  // Writes buffered records to storage (not synced). A failure makes the log unusable.
   void flush_locked();
 
   TenantId tenant_;
   const AuditLogOptions& options_;
-  std::filesystem::path log_path_;
-  std::filesystem::path cp_path_;
-  int fd_ = -1;
-  int cp_fd_ = -1;
+  std::unique_ptr<TenantLogStreams> streams_;
   std::optional<Error> broken_;
   std::vector<Hash> leaves_;
-  std::vector<std::uint64_t> offsets_;  // frame start offsets, plus the end offset at the back
   MerkleFrontier frontier_;
   std::vector<Checkpoint> checkpoints_;
   std::uint64_t since_checkpoint_ = 0;
@@ -92,11 +90,10 @@ class AuditLog::TenantLog {
     std::optional<std::int64_t> until_ms;  // nullopt: a revocation
   };
   std::vector<GrantRecord> grant_records_;  // found while recovering, before checkpoints are known
-  std::string pending_;              // records appended but not yet written (bounded, see flush)
-  std::uint64_t written_bytes_ = 0;  // bytes of the log file that hold complete records
-  tenantai::detail::GroupCommit commit_;  // concurrent sync() calls share one fdatasync
-  std::uint64_t cp_bytes_ = 0;       // bytes of the checkpoints file
-  bool torn_ = false;                // the log ended in an incomplete record when opened
+  std::string pending_;                      // records appended but not yet written (bounded, see flush)
+  std::vector<std::uint32_t> pending_sizes_;  // frame sizes within pending_
+  std::uint64_t stored_ = 0;                  // records written to storage
+  bool torn_ = false;                         // the record stream ended in an incomplete record
 };
 
 }  // namespace tenantai::audit

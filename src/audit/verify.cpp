@@ -5,8 +5,8 @@
 #include <cstring>
 #include <optional>
 
+#include "audit/file_format.h"
 #include "audit/record_codec.h"
-#include "core/durable_file.h"
 
 namespace tenantai::audit {
 
@@ -50,53 +50,55 @@ Result<VerifyReport> verify_scan(const detail::Scan& s, const std::vector<Checkp
   return report;
 }
 
-Result<std::vector<Checkpoint>> parse_checkpoint_file(std::string_view bytes, const TenantId& tenant,
-                                                      const CheckpointVerifier& verifier) {
+}  // namespace
+
+Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
+                                                        const CheckpointVerifier& verifier) {
   std::vector<Checkpoint> out;
-  std::size_t pos = 0;
-  while (pos < bytes.size()) {
-    const auto nl = bytes.find('\n', pos);
-    if (nl == std::string_view::npos || bytes.substr(pos, 5) != "note ") break;
-    std::uint64_t len = 0;
-    for (char c : bytes.substr(pos + 5, nl - pos - 5)) {
-      if (c < '0' || c > '9' || len > (1u << 20)) return tampered("malformed checkpoint entry at byte " + std::to_string(pos));
-      len = len * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    if (nl + 1 + len > bytes.size()) break;  // torn tail
-    auto cp = verifier.verify(bytes.substr(nl + 1, len), origin_for(tenant));
+  for (const std::string& note : notes) {
+    auto cp = verifier.verify(note, origin_for(tenant));
     if (!cp) return Error(cp.error().code(), "checkpoint " + std::to_string(out.size()) + ": " + cp.error().message());
     if (!out.empty() && cp->size < out.back().size) {
       return tampered("checkpoint " + std::to_string(out.size()) + " shrinks the log from " +
                       std::to_string(out.back().size) + " to " + std::to_string(cp->size));
     }
     out.push_back(std::move(cp).value());
-    pos = nl + 1 + len;
   }
   return out;
 }
 
-}  // namespace
-
 Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId& tenant, const Checkpoint& trusted) {
-  return verify_scan(detail::scan(log_bytes, tenant.view(), false), {trusted});
+  std::size_t header = 0;
+  try {
+    header = detail::parse_log_header(log_bytes, tenant, "(log bytes)").size;
+  } catch (const Error& e) {
+    return e;
+  }
+  return verify_scan(detail::scan(log_bytes.substr(header), tenant.view(), false), {trusted});
+}
+
+Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant, const CheckpointVerifier& verifier) {
+  try {
+    const auto streams = storage.open(tenant, OpenMode::ReadOnly);
+    auto checkpoints = verify_checkpoint_notes(streams->read_checkpoints().notes, tenant, verifier);
+    if (!checkpoints) return checkpoints.error();
+    if (checkpoints->empty()) {
+      return Error(ErrorCode::NotFound, "no signed checkpoint for tenant \"" + tenant.str() + "\" in " +
+                                            streams->checkpoints_name());
+    }
+    detail::Scanner scanner(tenant.view(), false);
+    const RecordScan stored = streams->scan_records([&](std::string_view frame) { return scanner.add(frame).has_value(); });
+    if (stored.broken) scanner.fail(*stored.broken);
+    return verify_scan(scanner.result(), *checkpoints);
+  } catch (const Error& e) {
+    return e;
+  }
 }
 
 Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantId& tenant,
                                 const CheckpointVerifier& verifier) {
-  std::optional<tenantai::detail::MappedFile> log_file;
-  std::string cp_bytes;
-  try {
-    log_file.emplace(root / (tenant.str() + ".log"));
-    cp_bytes = tenantai::detail::read_file(root / (tenant.str() + ".checkpoints"));
-  } catch (const Error& e) {
-    return e;
-  }
-  auto checkpoints = parse_checkpoint_file(cp_bytes, tenant, verifier);
-  if (!checkpoints) return checkpoints.error();
-  if (checkpoints->empty()) {
-    return Error(ErrorCode::NotFound, "no signed checkpoint for tenant \"" + tenant.str() + "\" in " + root.string());
-  }
-  return verify_scan(detail::scan(log_file->bytes(), tenant.view(), false), *checkpoints);
+  FileLogStorage storage(root);
+  return verify_log(storage, tenant, verifier);
 }
 
 Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant, const CheckpointVerifier& verifier) {

@@ -1,4 +1,5 @@
-// AuditLog: one append-only, tamper-evident log per tenant, file-backed under a root directory.
+// AuditLog: one append-only, tamper-evident log per tenant, kept in a LogStorage (by default
+// files under a root directory).
 //
 //   auto signer = CheckpointSigner::generate();
 //   AuditLog log(root, {.signer = &signer, .body_sealer = &sealer});
@@ -23,6 +24,7 @@
 
 #include "tenantai/audit/checkpoint.h"
 #include "tenantai/audit/event.h"
+#include "tenantai/audit/log_storage.h"
 #include "tenantai/audit/merkle.h"
 #include "tenantai/audit/sink.h"
 #include "tenantai/core/scope.h"
@@ -54,6 +56,10 @@ struct AuditLogOptions {
   std::function<std::chrono::system_clock::time_point()> clock = [] {
     return std::chrono::system_clock::now();
   };
+  // Where the tenants' records and checkpoints are kept (shared: verify_log can read the same
+  // storage). nullptr: FileLogStorage under the AuditLog's root. The log opens each tenant's
+  // streams ReadWrite on its first use; no other writer may hold them meanwhile.
+  std::shared_ptr<LogStorage> storage = nullptr;
 };
 
 struct InclusionProof {
@@ -72,16 +78,17 @@ struct ConsistencyProof {
 // Which redaction an operator read uses.
 enum class OperatorView { Redacted, Full };
 
-// Files per tenant under `root` (tenant ids are safe file names):
-//   <tenant>.log          records (see docs/audit-format.md), append-only except prune()
-//   <tenant>.checkpoints  every signed checkpoint note, appended
+// With the default FileLogStorage, files per tenant under `root` (tenant ids are safe file names):
+//   <tenant>.log          header, then records (see docs/audit-format.md), append-only except prune()
+//   <tenant>.checkpoints  header, then every signed checkpoint note, appended
 // Opening a tenant's log (on its first use) cuts a torn tail back to the last complete record
 // and checks every record; a log whose checkpointed prefix does not verify fails with Tampered
 // naming the first bad index, and stays unusable (fail closed).
 // Thread-safe: appends to one tenant are serialised; tenants are independent.
 class AuditLog {
  public:
-  // Creates `root` if needed (StorageFailure naming it on failure); InvalidArgument without signer.
+  // With the default storage, creates `root` if needed (StorageFailure naming it on failure).
+  // InvalidArgument without signer.
   AuditLog(std::filesystem::path root, AuditLogOptions options);
   ~AuditLog();
   AuditLog(const AuditLog&) = delete;
@@ -185,7 +192,9 @@ class AuditLog {
   }
 
   const std::filesystem::path& root() const noexcept { return root_; }
-  // Paths of a tenant's files (for tools and tests).
+  // The storage holding every tenant's log (for verify_log and tools). Lives as long as the log.
+  LogStorage& storage() const noexcept { return *options_.storage; }
+  // Paths of a tenant's files under root() (meaningful with the default FileLogStorage).
   std::filesystem::path log_path(const TenantId& tenant) const;
   std::filesystem::path checkpoints_path(const TenantId& tenant) const;
 

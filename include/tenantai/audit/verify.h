@@ -1,5 +1,6 @@
-// Offline verification of a tenant's log files or an exported bundle against a pinned public key
-// and origin. Used by tenantai-audit; needs no tenant key (sealed bodies are covered as stored).
+// Offline verification of a tenant's log (in any LogStorage, or its files) or an exported bundle
+// against a pinned public key and origin. Used by tenantai-audit; needs no tenant key (sealed
+// bodies are covered as stored). Thread-safe; never writes to the log.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "tenantai/audit/checkpoint.h"
+#include "tenantai/audit/log_storage.h"
 #include "tenantai/audit/merkle.h"
 #include "tenantai/core/error.h"
 
@@ -21,14 +23,25 @@ struct VerifyReport {
   Checkpoint latest;              // the newest checkpoint
 };
 
-// Verifies `<tenant>.log` and `<tenant>.checkpoints` in `root`: every record well formed, its
+// Verifies the tenant's streams in `storage` (opened ReadOnly): every record well formed, its
 // stored index and tenant right, its stored leaf hash recomputed; every checkpoint signed by
 // `verifier` for origin_for(tenant) and equal to the tree of its size; checkpoints consistent.
-// Failure: Tampered with a message naming the first bad index ("first bad index 17: ...").
+// Failure: Tampered with a message naming the first bad index ("first bad index 17: ...");
+// NotFound without a log or checkpoint; StorageFailure (unknown format version) and
+// IsolationViolation (another tenant's files) naming the file.
+Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant, const CheckpointVerifier& verifier);
+
+// The same for `<tenant>.log` and `<tenant>.checkpoints` in `root` (a FileLogStorage).
 Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantId& tenant,
                                 const CheckpointVerifier& verifier);
 
-// Verifies the bytes of a log file alone against a trusted checkpoint (already verified).
+// Checks checkpoint notes (oldest first) against `verifier` and origin_for(tenant); sizes must
+// never shrink. Error naming the checkpoint's position otherwise.
+Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
+                                                        const CheckpointVerifier& verifier);
+
+// Verifies the bytes of a log file (with or without its header) alone against a trusted
+// checkpoint (already verified).
 Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId& tenant,
                                       const Checkpoint& trusted);
 

@@ -29,7 +29,7 @@ static_assert(!reads_by_id<AuditLog>);
 
 }  // namespace
 
-TEST_CASE_METHOD(AuditFixture, "A tenant reads back its own events, opened from sealed bodies") {
+AUDIT_TEST_ON_BOTH_STORAGES(ReadsBackOwnEvents, "A tenant reads back its own events, opened from sealed bodies") {
   append_n(*log, a, 5, "canary-a");
   const auto records = read_all(*log, a);
   REQUIRE(records.size() == 5);
@@ -43,13 +43,14 @@ TEST_CASE_METHOD(AuditFixture, "A tenant reads back its own events, opened from 
   }
   // Sealed at rest: the canary is not in the file, yet the log verifies without the tenant key.
   with_tenant(a, [&](auto scope) { (void)log->checkpoint(scope); });
-  CHECK(file_bytes(log->log_path(TenantId("tenant-a"))).find("canary-a") == std::string::npos);
-  auto report = verify_log(root() / "audit", TenantId("tenant-a"), verifier());
+  CHECK(stored_records(TenantId("tenant-a")).find("canary-a") == std::string::npos);
+  CHECK(stored_records(TenantId("tenant-a")).find("model-x") == std::string::npos);
+  auto report = verify(TenantId("tenant-a"));
   REQUIRE(report.ok());
   CHECK(report->events == 5);
 }
 
-TEST_CASE_METHOD(AuditFixture, "A's view never lists B's events, also under concurrent appends") {
+AUDIT_TEST_ON_BOTH_STORAGES(ViewIsolation, "A's view never lists B's events, also under concurrent appends") {
   const std::vector<std::string> tenants = {"iso-one", "iso-two", "iso-three", "iso-four"};
   std::vector<TenantContext> contexts;
   for (const auto& t : tenants) contexts.push_back(context_for(t));
@@ -78,11 +79,11 @@ TEST_CASE_METHOD(AuditFixture, "A's view never lists B's events, also under conc
     }
     CHECK(mine == 150);
     with_tenant(contexts[i], [&](auto scope) { (void)log->checkpoint(scope); });
-    CHECK(verify_log(root() / "audit", TenantId(tenants[i]), verifier()).ok());
+    CHECK(verify(TenantId(tenants[i])).ok());
   }
 }
 
-TEST_CASE_METHOD(AuditFixture, "Key unwraps, decrypts and destruction are recorded in the tenant's own log") {
+AUDIT_TEST_ON_BOTH_STORAGES(KeyAccessRecorded, "Key unwraps, decrypts and destruction are recorded in the tenant's own log") {
   append_n(*log, a, 1, "first");  // seals with a fresh key (wrap, no unwrap)
   // A second sealer instance (another process) must unwrap, and that lands in A's log.
   crypto::EnvelopeSealer other(*keys, root() / "keyrings", &key_observer);
@@ -117,10 +118,10 @@ TEST_CASE_METHOD(AuditFixture, "Key unwraps, decrypts and destruction are record
   REQUIRE(b_records.size() == 2);
   CHECK(b_records[1].event->target == "canary-b-1");
   with_tenant(a, [&](auto scope) { (void)log->checkpoint(scope); });
-  CHECK(verify_log(root() / "audit", TenantId("tenant-a"), verifier()).ok());
+  CHECK(verify(TenantId("tenant-a")).ok());
 }
 
-TEST_CASE_METHOD(AuditFixture, "Operators see redacted records; full reads need the tenant's grant and are audited") {
+AUDIT_TEST_ON_BOTH_STORAGES(OperatorViews, "Operators see redacted records; full reads need the tenant's grant and are audited") {
   append_n(*log, a, 3, "canary-a");
   AuditAccessRecorder recorder(*log);
   SystemScope support(recorder, "ops-alice", "support ticket investigation", {.ticket = "T-1"});
@@ -196,28 +197,31 @@ TEST_CASE("A torn tail is cut back to the last complete record on open") {
 }
 
 TEST_CASE("A log altered under its checkpoint is refused on open, naming the record") {
-  AuditFixture f(false);
+  const auto kind = GENERATE(StorageKind::File, StorageKind::Memory);
+  INFO(name_of(kind));
+  AuditFixture f(false, {}, kind);
   append_n(*f.log, f.a, 20, "t");
   with_tenant(f.a, [&](auto scope) { (void)f.log->checkpoint(scope); });
-  const auto path = f.log->log_path(TenantId("tenant-a"));
   f.log.reset();
-  std::string bytes = file_bytes(path);
-  const auto pos = bytes.find("t-7");
-  REQUIRE(pos != std::string::npos);
-  bytes[pos + 2] = '8';
-  { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
-  AuditLogOptions opts;
-  opts.signer = &f.signer;
-  AuditLog reopened(f.root() / "audit", opts);
+  f.edit_records(TenantId("tenant-a"), [](std::vector<std::string>& frames) {
+    const auto pos = frames[7].find("t-7");
+    REQUIRE(pos != std::string::npos);
+    frames[7][pos + 2] = '8';  // one flipped byte in the stored record
+  });
+  auto report = f.verify(TenantId("tenant-a"));
+  REQUIRE_FALSE(report.ok());
+  CHECK(report.error().code() == ErrorCode::Tampered);
+  CHECK_THAT(report.error().message(), Catch::Contains("first bad index 7:"));
+  f.reopen();
   try {
-    with_tenant(f.a, [&](auto scope) { (void)reopened.append(scope, AuditEvent{}); });
+    with_tenant(f.a, [&](auto scope) { (void)f.log->append(scope, AuditEvent{}); });
     FAIL("a tampered log must not accept appends");
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::Tampered);
     CHECK_THAT(e.message(), Catch::Contains("first bad index 7"));
   }
   // Other tenants keep working.
-  append_n(reopened, f.b, 1, "fine");
+  append_n(*f.log, f.b, 1, "fine");
 }
 
 TEST_CASE("Retention prunes old bodies but keeps hashes, so checkpoints and proofs still verify") {
@@ -227,7 +231,9 @@ TEST_CASE("Retention prunes old bodies but keeps hashes, so checkpoints and proo
   opts.retention = [](const TenantId& t) {
     return t.str() == "tenant-a" ? std::optional<std::chrono::hours>(24 * 365 * 7) : std::nullopt;
   };
-  AuditFixture f(true, opts);
+  const auto kind = GENERATE(StorageKind::File, StorageKind::Memory);
+  INFO(name_of(kind));
+  AuditFixture f(true, opts, kind);
   now -= std::chrono::hours(24 * 365 * 8);  // eight years ago
   append_n(*f.log, f.a, 4, "old");
   append_n(*f.log, f.b, 4, "old");
@@ -252,12 +258,15 @@ TEST_CASE("Retention prunes old bodies but keeps hashes, so checkpoints and proo
   auto consistency = with_tenant(f.a, [&](auto scope) { return scope.release(f.log->prove_consistency(scope, 4, cp.size)); });
   CHECK(verify_consistency(4, cp.size, old_cp.root, cp.root, consistency.path));
   CHECK(verify_inclusion(old_proof.leaf, 1, 4, old_proof.path, old_cp.root));
-  auto report = verify_log(f.root() / "audit", TenantId("tenant-a"), f.verifier());
+  auto report = f.verify(TenantId("tenant-a"));
   REQUIRE(report.ok());
   CHECK(report->pruned == 4);
+  // The pruned log reopens and keeps its checkpoints.
+  f.reopen();
+  CHECK(with_tenant(f.a, [&](auto scope) { return f.log->size(scope); }) == 7);
 }
 
-TEST_CASE_METHOD(AuditFixture, "An export bundle verifies offline, proves every index and is itself audited") {
+AUDIT_TEST_ON_BOTH_STORAGES(ExportBundle, "An export bundle verifies offline, proves every index and is itself audited") {
   append_n(*log, a, 40, "canary-a");
   append_n(*log, b, 5, "canary-b");
   const auto bundle_path = root() / "a.bundle.jsonl";

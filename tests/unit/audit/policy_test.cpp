@@ -20,12 +20,14 @@ TEST_CASE("A checkpoint is signed every N events and every record is on disk whe
   AuditLogOptions opts;
   opts.checkpoint_every_events = 4;
   opts.checkpoint_every = std::chrono::hours(1);
-  AuditFixture f(false, opts);
+  const auto kind = GENERATE(StorageKind::File, StorageKind::Memory);
+  INFO(name_of(kind));
+  AuditFixture f(false, opts, kind);
   append_n(*f.log, f.a, 10, "x");
   const auto cp = with_tenant(f.a, [&](auto scope) { return scope.release(f.log->latest_checkpoint(scope)); });
   CHECK(cp.size == 8);
-  // What the checkpoint covers is durable in the file now, without closing the log.
-  auto report = verify_log(f.root() / "audit", TenantId("tenant-a"), f.verifier());
+  // What the checkpoint covers is stored now, without closing the log.
+  auto report = f.verify(TenantId("tenant-a"));
   REQUIRE(report.ok());
   CHECK(report->checkpoints == 2);
   CHECK(report->latest.size == 8);
@@ -43,17 +45,18 @@ TEST_CASE("fsync_every_event writes each record before append returns") {
 }
 
 TEST_CASE("A SystemScope visit does not run when its audit record cannot be written") {
-  AuditFixture f(false);
+  const auto kind = GENERATE(StorageKind::File, StorageKind::Memory);
+  INFO(name_of(kind));
+  AuditFixture f(false, {}, kind);
   append_n(*f.log, f.a, 5, "x");
   with_tenant(f.a, [&](auto scope) { (void)f.log->checkpoint(scope); });
-  const auto path = f.log->log_path(TenantId("tenant-a"));
   f.log.reset();
-  std::string bytes = file_bytes(path);
-  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
-  { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
-  AuditLogOptions opts;
-  opts.signer = &f.signer;
-  AuditLog reopened(f.root() / "audit", opts);
+  f.edit_records(TenantId("tenant-a"), [](std::vector<std::string>& frames) {
+    std::string& frame = frames[2];
+    frame[frame.size() / 2] = static_cast<char>(frame[frame.size() / 2] ^ 1);
+  });
+  f.reopen();
+  AuditLog& reopened = *f.log;
   AuditAccessRecorder recorder(reopened);
   SystemScope support(recorder, "ops-bob", "retention sweep");
   bool ran = false;
@@ -76,31 +79,23 @@ TEST_CASE("Unaudited key use is refused when the key observer has no log") {
 TEST_CASE("Rewriting a record with a recomputed leaf hash is caught by the signed root") {
   AuditLogOptions opts;
   opts.checkpoint_every_events = 8;
-  AuditFixture f(false, opts);
+  const auto kind = GENERATE(StorageKind::File, StorageKind::Memory);
+  INFO(name_of(kind));
+  AuditFixture f(false, opts, kind);
   append_n(*f.log, f.a, 32, "event");
-  const auto path = f.log->log_path(TenantId("tenant-a"));
   f.log.reset();
-  std::string bytes = file_bytes(path);
-  // Find record 13's target "event-13", change it, and fix that record's stored leaf hash the
-  // way a careful attacker would (the format is public).
-  const auto pos = bytes.find("event-13");
-  REQUIRE(pos != std::string::npos);
-  std::size_t start = 0;
-  std::size_t len = 0;
-  for (std::size_t p = 0;;) {
-    len = static_cast<unsigned char>(bytes[p + 1]) | static_cast<unsigned char>(bytes[p + 2]) << 8 |
-          static_cast<unsigned char>(bytes[p + 3]) << 16;
-    if (pos < p + 5 + len) {
-      start = p;
-      break;
-    }
-    p += 5 + len + 32;
-  }
-  bytes[pos + 7] = '4';  // "event-14": a plausible lie
-  const Hash forged = leaf_hash(std::string_view(bytes).substr(start + 5, len));
-  std::copy(forged.begin(), forged.end(), bytes.begin() + static_cast<std::ptrdiff_t>(start + 5 + len));
-  { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
-  auto report = verify_log(f.root() / "audit", TenantId("tenant-a"), f.verifier());
+  // Change record 13's target "event-13" and fix that record's stored leaf hash the way a
+  // careful attacker would (the format is public).
+  f.edit_records(TenantId("tenant-a"), [](std::vector<std::string>& frames) {
+    std::string& frame = frames[13];
+    const auto pos = frame.find("event-13");
+    REQUIRE(pos != std::string::npos);
+    frame[pos + 7] = '4';  // "event-14": a plausible lie
+    const std::size_t len = frame.size() - 5 - 32;
+    const Hash forged = leaf_hash(std::string_view(frame).substr(5, len));
+    std::copy(forged.begin(), forged.end(), frame.begin() + static_cast<std::ptrdiff_t>(5 + len));
+  });
+  auto report = f.verify(TenantId("tenant-a"));
   REQUIRE_FALSE(report.ok());
   CHECK(report.error().code() == ErrorCode::Tampered);
   // Located to the checkpoint interval: records before 8 matched the size-8 checkpoint.
