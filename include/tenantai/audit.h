@@ -6,6 +6,7 @@
 #include "tenantai/audit/checkpoint.h"
 #include "tenantai/audit/cli.h"
 #include "tenantai/audit/event.h"
+#include "tenantai/audit/log_storage.h"
 #include "tenantai/audit/merkle.h"
 #include "tenantai/audit/recorders.h"
 #include "tenantai/audit/sink.h"

@@ -115,6 +115,7 @@ void Platform::make_keys_and_audit(const std::filesystem::path& root) {
   audit_options.body_sealer = sealer_.get();
   audit_options.checkpoint_every_events = options_.audit_checkpoint_every;
   audit_options.clock = [clock = clock_] { return clock->wall(); };
+  audit_options.storage = options_.audit_storage;
   audit_options.retention = [this](const TenantId& tenant) -> std::optional<std::chrono::hours> {
     auto config = tenant_config(tenant);
     if (!config || !(*config)->audit_retention_days) return std::nullopt;

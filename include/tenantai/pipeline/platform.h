@@ -54,9 +54,6 @@ class ApiKeyAuthenticator;  // tenantai/core/api_key_authenticator.h
 namespace tenantai::metering {
 class FairScheduler;  // tenantai/metering/fair_scheduler.h
 }  // namespace tenantai::metering
-namespace tenantai::audit {
-class LogStorage;  // tenantai/audit/log_storage.h
-}  // namespace tenantai::audit
 
 namespace tenantai::pipeline {
 
@@ -109,7 +106,8 @@ struct PlatformOptions {
   std::shared_ptr<Authenticator> authenticator;
   // The exact-response cache. nullptr: an in-process ResponseCache, sealed with tenant keys.
   std::shared_ptr<cache::ResponseCacheStore> response_cache;
-  // Where audit logs live. nullptr: files under data_dir/audit.
+  // Where audit logs live (records and signed checkpoints per tenant). nullptr: a
+  // FileLogStorage under data_dir/audit.
   std::shared_ptr<audit::LogStorage> audit_storage;
   // The time source of every layer (TTLs, refills, budget periods, timestamps, key expiry).
   // nullptr: the system clock. Request deadlines always use real steady time.

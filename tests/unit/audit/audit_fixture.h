@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "memory_log_storage.h"
+#include "support/memory_log_storage.h"
 #include "support/test_auth.h"
 
 namespace audit_test {

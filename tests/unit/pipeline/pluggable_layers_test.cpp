@@ -13,12 +13,14 @@
 #include <tenantai/cache/response_cache.h>
 #include <tenantai/core/api_key_authenticator.h>
 #include <tenantai/core/time_source.h>
+#include <tenantai/audit.h>
 #include <tenantai/pipeline.h>
 
 #include <atomic>
 #include <filesystem>
 
 #include "platform_fixture.h"
+#include "support/memory_log_storage.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -216,6 +218,7 @@ TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied 
   std::filesystem::create_directories(root / "host-memory");
   memory_options.root_dir = (root / "host-memory").string();
   auto memory = std::make_shared<memory::SqliteMemoryStore>(memory_options);
+  auto audit_storage = std::make_shared<audit_test::MemoryLogStorage>();
 
   pipeline::PlatformOptions options;
   options.data_dir = root / "data";
@@ -225,6 +228,7 @@ TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied 
   options.counters = counters;
   options.corpus = corpus;
   options.memory = memory;
+  options.audit_storage = audit_storage;
   pipeline::Platform platform(std::move(options));
   pipeline::TenantRegistry registry(platform);
   pipeline::Pipeline pipeline(platform);
@@ -261,4 +265,11 @@ TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied 
   CHECK_FALSE(std::filesystem::exists(root / "data" / "corpus"));  // nothing in the defaults
   CHECK_FALSE(std::filesystem::exists(root / "data" / "memory"));
   CHECK_FALSE(std::filesystem::exists(root / "data" / "keys" / "master.key"));
+  // Every tenant's audit events went to the host's audit storage, and verify there.
+  for (const std::string id : {"alpha", "beta"}) {
+    CHECK(audit_storage->state(TenantId(id))->records.size() >= 4);
+    CHECK_FALSE(std::filesystem::exists(root / "data" / "audit" / (id + ".log")));
+    auto verified = audit::verify_log(platform.audit().storage(), TenantId(id), platform.audit_verifier());
+    CHECK(verified.ok());
+  }
 }

@@ -1,4 +1,4 @@
-#include "memory_log_storage.h"
+#include "support/memory_log_storage.h"
 
 #include <algorithm>
 
