@@ -4,12 +4,12 @@
 #include <chrono>
 
 #include "tenantai/core/error.h"
-#include "tenantai/inference/hashing_embedder.h"
 
 namespace tenantai::inference {
 
 namespace {
-// Like a real model, never emits more than max_tokens (whitespace-separated) tokens; 0 = no limit.
+// Like a real model, never emits more than max_tokens (whitespace-separated, as the
+// ApproximateTokenizer counts them) tokens; 0 = no limit.
 std::string truncate_to_tokens(std::string text, std::size_t max_tokens) {
   if (max_tokens == 0) return text;
   std::size_t tokens = 0;
@@ -37,7 +37,7 @@ CompletionResult EchoModel::complete(const CompletionRequest& request) {
   result.adapter = request.adapter;
   std::string text = "[echo model=" + result.model + " adapter=" + (request.adapter.empty() ? "-" : request.adapter) + "]";
   for (const auto& m : request.messages) {
-    result.input_tokens += count_tokens(m.content);
+    result.input_tokens += tokenizer_.count(m.content);
     text += '\n';
     text += m.role;
     text += ": ";
@@ -62,7 +62,7 @@ CompletionResult EchoModel::complete(const CompletionRequest& request) {
     result.time_to_first_token =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   }
-  result.output_tokens = count_tokens(text);
+  result.output_tokens = tokenizer_.count(text);
   result.text = std::move(text);
   calls_.fetch_add(1, std::memory_order_relaxed);
   return result;

@@ -99,15 +99,4 @@ float cosine_similarity(const std::vector<float>& a, const std::vector<float>& b
   return static_cast<float>(dot / (std::sqrt(na) * std::sqrt(nb)));
 }
 
-std::size_t count_tokens(std::string_view text) noexcept {
-  std::size_t n = 0;
-  bool in_word = false;
-  for (char c : text) {
-    bool space = std::isspace(static_cast<unsigned char>(c)) != 0;
-    if (!space && !in_word) ++n;
-    in_word = !space;
-  }
-  return n;
-}
-
 }  // namespace tenantai::inference

@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "tenantai/core/error.h"
-#include "tenantai/inference/hashing_embedder.h"
 
 namespace tenantai::inference {
 
@@ -43,7 +42,9 @@ Error malformed(const std::string& what) {
 
 }  // namespace
 
-OpenAICompatibleBackend::OpenAICompatibleBackend(OpenAICompatibleOptions options) : options_(std::move(options)) {
+OpenAICompatibleBackend::OpenAICompatibleBackend(OpenAICompatibleOptions options)
+    : options_(std::move(options)),
+      tokenizer_(options_.tokenizer ? options_.tokenizer.get() : &approximate_tokenizer()) {
   const std::string scheme = "http://";
   const std::string& url = options_.base_url;
   if (url.rfind(scheme, 0) != 0) {
@@ -253,10 +254,8 @@ CompletionResult OpenAICompatibleBackend::complete(const CompletionRequest& requ
     if (!it->is_number_unsigned()) throw malformed(std::string("usage.") + key + " is not a non-negative integer");
     return it->get<std::size_t>();
   };
-  std::size_t input_estimate = 0;
-  for (const auto& m : request.messages) input_estimate += count_tokens(m.content);
-  result.input_tokens = count("prompt_tokens", input_estimate);
-  result.output_tokens = count("completion_tokens", count_tokens(result.text));
+  result.input_tokens = count("prompt_tokens", count_tokens(*tokenizer_, request.messages));
+  result.output_tokens = count("completion_tokens", tokenizer_->count(result.text));
   result.time_to_first_token = elapsed;
   if (request.on_chunk) request.on_chunk(result.text);
   return result;

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tenantai/inference/tokenizer.h"
+
 namespace tenantai::inference {
 
 // One chat message ("system", "user", "assistant", "tool"). Plain data.
@@ -18,6 +20,10 @@ struct ChatMessage {
   std::string role;
   std::string content;
 };
+
+// Sum of tokenizer.count() over the messages' contents (roles are not counted). Never throws
+// except std::bad_alloc.
+std::size_t count_tokens(const Tokenizer& tokenizer, const std::vector<ChatMessage>& messages);
 
 // Sampling parameters (a SearchParameters-style bag). Plain data.
 struct CompletionParams {
@@ -56,11 +62,16 @@ struct CompletionResult {
 // A chat-completion model. Implementations must be thread-safe: the Pipeline calls complete()
 // concurrently for many tenants on one shared instance. Failures throw tenantai::Error
 // (Unavailable for a dependency failure or timeout, InvalidArgument for a bad request,
-// DeadlineExceeded, ...); a backend never returns a partial result as success.
+// DeadlineExceeded, ...); a backend never returns a partial result as success. The token
+// counts a result reports are the usage that is charged.
 class InferenceBackend {
  public:
   virtual ~InferenceBackend() = default;
   virtual CompletionResult complete(const CompletionRequest& request) = 0;
+  // The tokenizer of the models this backend serves, for estimates before a call (admission,
+  // budget reservation, memory token counts). Default: approximate_tokenizer(). The reference
+  // stays valid as long as the backend; thread-safe like complete().
+  virtual const Tokenizer& tokenizer() const noexcept { return approximate_tokenizer(); }
 };
 
 // Texts → vectors of dimension() floats, one per text, in order. Thread-safe like

@@ -45,7 +45,4 @@ class HashingEmbedder final : public EmbeddingBackend {
 // InvalidArgument on a length mismatch.
 float cosine_similarity(const std::vector<float>& a, const std::vector<float>& b);
 
-// Whitespace token count used by the shipped test backends to report token usage.
-std::size_t count_tokens(std::string_view text) noexcept;
-
 }  // namespace tenantai::inference

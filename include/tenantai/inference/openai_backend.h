@@ -7,10 +7,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tenantai/inference/backend.h"
+#include "tenantai/inference/tokenizer.h"
 
 namespace tenantai::inference {
 
@@ -26,6 +28,9 @@ struct OpenAICompatibleOptions {
   std::chrono::milliseconds initial_backoff{100};    // doubled after each retry
   std::chrono::milliseconds max_backoff{5000};       // also caps a server's Retry-After
   std::size_t max_response_bytes = 8U << 20;         // larger bodies fail with Unavailable
+  // The served model's tokenizer, for the Pipeline's estimates and for usage the server does not
+  // report; must be thread-safe. null = approximate_tokenizer().
+  std::shared_ptr<const Tokenizer> tokenizer;
 };
 
 // Thread-safe: every call opens its own connection (Connection: close) and holds no shared
@@ -33,6 +38,8 @@ struct OpenAICompatibleOptions {
 // from ModelRouter) is sent as the "model" field, the convention of vLLM's LoRA serving; the
 // base model goes there otherwise. Streaming: the response is read whole, then on_chunk (if
 // set) receives it as one chunk; time_to_first_token is then the time to the full response.
+// Usage is the server's "usage" (prompt_tokens, completion_tokens); a count it leaves out is
+// the tokenizer's count of the messages or the answer.
 //
 // Failures (thrown tenantai::Error, after retries where retrying can help):
 //   connect error / timeout / 5xx / malformed JSON / oversized body → Unavailable
@@ -51,6 +58,8 @@ class OpenAICompatibleBackend final : public InferenceBackend, public EmbeddingB
   std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) override;
   // The configured embedding_dimension (0 when not configured).
   std::size_t dimension() const override { return options_.embedding_dimension; }
+  // options.tokenizer, or approximate_tokenizer() when none was given.
+  const Tokenizer& tokenizer() const noexcept override { return *tokenizer_; }
 
   // HTTP attempts made so far (including retries); for tests and metrics.
   std::uint64_t attempts() const noexcept;
@@ -66,6 +75,7 @@ class OpenAICompatibleBackend final : public InferenceBackend, public EmbeddingB
   HttpReply send_once(const std::string& target, const std::string& body, TimePoint deadline);
 
   OpenAICompatibleOptions options_;
+  const Tokenizer* tokenizer_;  // options_.tokenizer's, or the process-wide approximate one
   std::string host_;
   std::string port_;
   std::string prefix_;

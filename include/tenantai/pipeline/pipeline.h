@@ -1,8 +1,7 @@
-// Pipeline: one request through every layer, as in DESIGN.md's data flow:
-//   admission (rate limit) → response cache (exact, then semantic) → budget reservation →
-//   retrieval with the actor's ACL → conversation memory → prompt (tenant overlay) → router →
-//   fair-scheduled backend call → tool calls (capability-checked) → settle → cache store →
-//   memory write → audit.
+// Pipeline: one request through every layer — admission, caches, retrieval with the actor's
+// ACL, conversation memory, the tenant's prompt, the fair-scheduled model call, tool calls,
+// budget settle, metering and audit. The order, stage by stage, is written once, in
+// docs/architecture.md ("One request"), and the code follows it (src/pipeline/chat_flow.h).
 // Every step runs in the caller's branded scope; nothing is looked up by a bare string.
 //
 //   auto answer = with_tenant(ctx, [&](auto scope) {
@@ -81,8 +80,10 @@ struct ChatAnswer {
 // NotFound (tenant not provisioned — fail closed), InvalidArgument (malformed or oversize
 // request; the message says which limit), RateLimited, BudgetExceeded, PermissionDenied
 // (another tenant's adapter, a tool the actor may not use when no answer is possible),
-// DeadlineExceeded, Unavailable (backend), CryptoFailure (offboarded tenant's key).
-// A failed request releases its budget reservation and is still audited (status = error code).
+// DeadlineExceeded, Unavailable (backend), CryptoFailure (offboarded tenant's key),
+// TenantUnavailable (quarantined tenant). A chat of a provisioned tenant appends exactly one
+// audit event, whatever the outcome (Infer, or CacheHit; status "ok" or the error code,
+// invalid requests included); a failed request releases its budget reservation.
 class Pipeline {
  public:
   explicit Pipeline(Platform& platform) : platform_(platform) {}
@@ -109,7 +110,9 @@ class Pipeline {
     return scope.bind(query_impl(scope.context(), request));
   }
 
-  // The whole flow.
+  // The whole flow (see the top of this file). Token estimates for admission and the budget
+  // reservation are the backend's tokenizer's (InferenceBackend::tokenizer()); the budget is
+  // charged the usage the backend reports.
   template <typename Tag>
   Scoped<ChatAnswer, Tag> chat(const TenantScope<Tag>& scope, const ChatRequest& request) {
     return scope.bind(chat_impl(scope.context(), request));

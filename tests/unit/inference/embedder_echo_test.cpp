@@ -78,7 +78,7 @@ TEST_CASE("echo model: echoes every message, reports model, adapter and token co
   CHECK(result.text.find("[doc:acme-1] canary-ACME-7731") != std::string::npos);
   CHECK(result.text.find("user: what is the canary?") != std::string::npos);
   CHECK(result.input_tokens == 7);  // 3 + 4 whitespace tokens
-  CHECK(result.output_tokens == count_tokens(result.text));
+  CHECK(result.output_tokens == model.tokenizer().count(result.text));
   CHECK(model.calls() == 1);
   request.model = "named";
   CHECK(model.complete(request).model == "named");
@@ -100,10 +100,6 @@ TEST_CASE("echo model: streaming delivers chunks that reassemble the text") {
   CHECK(chunks > 3);
 }
 
-TEST_CASE("count_tokens counts whitespace-separated tokens") {
-  CHECK(count_tokens("") == 0);
-  CHECK(count_tokens("  a  bb\tccc\n") == 3);
-}
 
 TEST_CASE("EchoModel never answers with more than max_tokens tokens", "[inference][echo]") {
   tenantai::inference::EchoModel model("echo-test");
@@ -112,9 +108,9 @@ TEST_CASE("EchoModel never answers with more than max_tokens tokens", "[inferenc
   request.params.max_tokens = 4;
   auto result = model.complete(request);
   CHECK(result.output_tokens == 4);
-  CHECK(tenantai::inference::count_tokens(result.text) == 4);
+  CHECK(model.tokenizer().count(result.text) == 4);
   request.params.max_tokens = 0;  // no limit: the whole echo
   auto whole = model.complete(request);
-  CHECK(whole.output_tokens == tenantai::inference::count_tokens(whole.text));
+  CHECK(whole.output_tokens == model.tokenizer().count(whole.text));
   CHECK(whole.output_tokens > 10);
 }
