@@ -7,12 +7,16 @@
 #include <vector>
 
 #include "core/durable_file.h"
+#include "crypto/key_file_format.h"
 
 namespace tenantai::crypto {
 
 namespace {
 
+// "TS" then the envelope format byte. '1' is the only format: XChaCha20-Poly1305 (IETF) with
+// the associated data below. A new cipher or layout gets a new byte; old boxes keep theirs.
 constexpr char kMagic[3] = {'T', 'S', '1'};
+constexpr std::size_t kFormatByte = 2;
 constexpr std::size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 constexpr std::size_t kTag = crypto_aead_xchacha20poly1305_ietf_ABYTES;
 constexpr std::size_t kHeader = sizeof kMagic + 4 + kNonce;
@@ -61,7 +65,7 @@ struct EnvelopeSealer::TenantKeys {
 EnvelopeSealer::EnvelopeSealer(KeyProvider& provider, std::filesystem::path keyring_dir, KeyAccessObserver* observer,
                                EnvelopeSealerOptions options)
     : provider_(provider), keyring_dir_(std::move(keyring_dir)), observer_(observer), options_(std::move(options)) {
-  detail::ensure_sodium();
+  tenantai::detail::ensure_sodium();
   std::error_code ec;
   std::filesystem::create_directories(keyring_dir_, ec);
   if (ec) {
@@ -89,9 +93,19 @@ std::filesystem::path keyring_path(const std::filesystem::path& dir, const Tenan
   return dir / (tenant.str() + ".keyring");
 }
 
+// <tenant>.keyring: header "tenantai-keyring 1 seal=..." (see crypto/key_file_format.h), then
+// one line per data key version: "<version> <kek version> <wrapped key hex>".
+constexpr std::string_view kKeyringMagic = "tenantai-keyring";
+constexpr int kKeyringVersion = 1;
+const detail::HeaderFields& keyring_algorithms() {
+  static const detail::HeaderFields fields{{"seal", "xchacha20poly1305-ietf"}};
+  return fields;
+}
+
 void load_keyring(const std::filesystem::path& path, std::vector<WrappedKey>& out) {
   if (!std::filesystem::exists(path)) return;
-  std::istringstream in(detail::read_file(path));
+  const std::string text = tenantai::detail::read_file(path);
+  std::istringstream in(detail::parse_key_file(path, text, kKeyringMagic, kKeyringVersion, keyring_algorithms()).body);
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
@@ -111,7 +125,7 @@ void load_keyring(const std::filesystem::path& path, std::vector<WrappedKey>& ou
 }
 
 void store_keyring(const std::filesystem::path& path, const std::vector<WrappedKey>& keys) {
-  std::string text;
+  std::string text = detail::key_file_header(kKeyringMagic, kKeyringVersion, keyring_algorithms());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     std::string hex(keys[i].blob.size() * 2 + 1, '\0');
     sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(keys[i].blob.data()),
@@ -119,7 +133,7 @@ void store_keyring(const std::filesystem::path& path, const std::vector<WrappedK
     hex.pop_back();
     text += std::to_string(i + 1) + " " + std::to_string(keys[i].kek_version) + " " + hex + "\n";
   }
-  detail::write_file_atomic(path, text);
+  tenantai::detail::write_file_atomic(path, text);
 }
 
 }  // namespace
@@ -203,6 +217,11 @@ std::string EnvelopeSealer::seal(const TenantContext& context, std::string_view 
 }
 
 Result<std::uint32_t> EnvelopeSealer::version_of(std::string_view sealed) {
+  if (sealed.size() > kFormatByte && std::memcmp(sealed.data(), kMagic, kFormatByte) == 0 &&
+      sealed[kFormatByte] != kMagic[kFormatByte]) {
+    return Error(ErrorCode::CryptoFailure, "sealed box has envelope format " + escape_for_message(sealed.substr(kFormatByte, 1)) +
+                                               ", unknown to this build (it opens format 1: XChaCha20-Poly1305)");
+  }
   if (sealed.size() < kHeader + kTag || std::memcmp(sealed.data(), kMagic, sizeof kMagic) != 0) {
     return Error(ErrorCode::InvalidArgument, "not a sealed box (bad header or too short)");
   }
@@ -214,6 +233,10 @@ Result<std::string> EnvelopeSealer::open(const TenantContext& context, std::stri
   context.check_usable();
   const TenantId& tenant = context.tenant();
   auto parsed = version_of(sealed);
+  if (!parsed && parsed.error().code() == ErrorCode::CryptoFailure) {
+    return Error(ErrorCode::CryptoFailure, "sealed " + escape_for_message(kind) + " \"" + escape_for_message(object_id) +
+                                               "\" of tenant \"" + tenant.str() + "\": " + parsed.error().message());
+  }
   if (!parsed) {
     return Error(ErrorCode::Tampered, "sealed " + escape_for_message(kind) + " \"" + escape_for_message(object_id) +
                                           "\" of tenant \"" + tenant.str() + "\" is malformed");
@@ -322,7 +345,7 @@ void EnvelopeSealer::destroy(const TenantContext& context) {
     keys->loaded = true;
     std::error_code ec;
     std::filesystem::remove(keyring_path(keyring_dir_, tenant), ec);
-    detail::sync_directory(keyring_dir_);
+    tenantai::detail::sync_directory(keyring_dir_);
   }
   report(context, {KeyAccess::Destroy, 0, {}, {}, true});
 }

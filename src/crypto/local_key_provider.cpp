@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
 #include <vector>
 
 #include "core/durable_file.h"
+#include "crypto/key_file_format.h"
 
 namespace tenantai::crypto {
 
@@ -25,39 +27,80 @@ std::string wrap_ad(const TenantId& tenant, std::uint32_t version) {
   return "tenantai/dek|" + tenant.str() + "|" + std::to_string(version);
 }
 
-// Creates the master key with O_EXCL and mode 0600, or reads an existing one and checks it.
-void load_master(const std::filesystem::path& path, unsigned char* out) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    randombytes_buf(out, KeyLease::kSize);
-    const bool ok = ::write(fd, out, KeyLease::kSize) == static_cast<ssize_t>(KeyLease::kSize) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) {
-      ::unlink(path.c_str());
-      throw Error(ErrorCode::StorageFailure, "cannot write master key " + path.string());
-    }
-    detail::sync_directory(path.parent_path());
-    return;
-  }
-  if (errno != EEXIST) {
+// <tenant>.kek: header "tenantai-kek 1 kdf=... wrap=..." (see crypto/key_file_format.h).
+constexpr std::string_view kKekMagic = "tenantai-kek";
+constexpr int kKekVersion = 1;
+const detail::HeaderFields& kek_algorithms() {
+  static const detail::HeaderFields fields{{"kdf", "blake2b256-kdf"}, {"wrap", "xchacha20poly1305-ietf"}};
+  return fields;
+}
+
+// Writes a new master key next to `path` and links it into place, so the key appears whole or
+// not at all, and a concurrent creator's key is never overwritten. False if `path` exists.
+bool create_master(const std::filesystem::path& path, unsigned char* out) {
+  unsigned char tag[8];
+  randombytes_buf(tag, sizeof tag);
+  char hex[2 * sizeof tag + 1];
+  sodium_bin2hex(hex, sizeof hex, tag, sizeof tag);
+  const std::filesystem::path temp = path.string() + ".new-" + hex;
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
     throw Error(ErrorCode::StorageFailure, "cannot create master key " + path.string() + ": " + std::strerror(errno));
   }
+  randombytes_buf(out, KeyLease::kSize);
+  std::string encoded = detail::encode_master_key(out);
+  bool ok = true;
+  try {
+    tenantai::detail::write_fully(fd, encoded, temp);
+    ok = ::fsync(fd) == 0;
+  } catch (const Error&) {
+    ok = false;
+  }
+  sodium_memzero(encoded.data(), encoded.size());
+  ::close(fd);
+  const bool linked = ok && ::link(temp.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  ::unlink(temp.c_str());
+  if (linked) {
+    tenantai::detail::sync_directory(path.parent_path());
+    return true;
+  }
+  sodium_memzero(out, KeyLease::kSize);
+  if (ok && link_errno == EEXIST) return false;
+  throw Error(ErrorCode::StorageFailure, "cannot write master key " + path.string());
+}
+
+// Reads an existing master key through one descriptor, so the checks are on the file read:
+// a regular file, not readable or writable by group or others, of a known format version.
+void read_master(const std::filesystem::path& path, unsigned char* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(ErrorCode::StorageFailure, "cannot open master key " + path.string() + ": " + std::strerror(errno));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    throw Error(ErrorCode::StorageFailure, "cannot stat master key " + path.string());
-  }
-  if ((st.st_mode & 077) != 0) {
-    throw Error(ErrorCode::CryptoFailure,
-                "master key " + path.string() + " is readable by group or others (mode must be 0600)");
-  }
-  std::string bytes = detail::read_file(path);
-  if (bytes.size() != KeyLease::kSize) {
+  std::string bytes;
+  try {
+    if (::fstat(fd, &st) != 0) throw Error(ErrorCode::StorageFailure, "cannot stat master key " + path.string());
+    if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::CryptoFailure, "master key " + path.string() + " is not a regular file");
+    if ((st.st_mode & 077) != 0) {
+      throw Error(ErrorCode::CryptoFailure,
+                  "master key " + path.string() + " is accessible by group or others (mode must be 0600)");
+    }
+    bytes.resize(static_cast<std::size_t>(std::min<off_t>(st.st_size, 4096)) + 1);
+    const ssize_t n = ::pread(fd, bytes.data(), bytes.size(), 0);
+    if (n < 0) throw Error(ErrorCode::StorageFailure, "cannot read master key " + path.string() + ": " + std::strerror(errno));
+    bytes.resize(static_cast<std::size_t>(n));
+    detail::read_master_key(path, bytes, out);
+  } catch (...) {
     sodium_memzero(bytes.data(), bytes.size());
-    throw Error(ErrorCode::CryptoFailure, "master key " + path.string() + " must be exactly 32 bytes, has " +
-                                              std::to_string(bytes.size()));
+    ::close(fd);
+    throw;
   }
-  std::memcpy(out, bytes.data(), KeyLease::kSize);
   sodium_memzero(bytes.data(), bytes.size());
+  ::close(fd);
+}
+
+void load_master(const std::filesystem::path& path, unsigned char* out) {
+  if (!std::filesystem::exists(path) && create_master(path, out)) return;
+  read_master(path, out);
 }
 
 }  // namespace
@@ -68,7 +111,7 @@ struct LocalKeyProvider::TenantKeks {
 };
 
 LocalKeyProvider::LocalKeyProvider(std::filesystem::path directory) : directory_(std::move(directory)) {
-  detail::ensure_sodium();
+  tenantai::detail::ensure_sodium();
   std::error_code ec;
   std::filesystem::create_directories(directory_, ec);
   if (ec) throw Error(ErrorCode::StorageFailure, "cannot create key directory " + directory_.string() + ": " + ec.message());
@@ -83,7 +126,8 @@ LocalKeyProvider::TenantKeks& LocalKeyProvider::load_locked(const TenantId& tena
   TenantKeks keks;
   const auto path = directory_ / (tenant.str() + ".kek");
   if (std::filesystem::exists(path)) {
-    std::istringstream in(detail::read_file(path));
+    const std::string text = tenantai::detail::read_file(path);
+    std::istringstream in(detail::parse_key_file(path, text, kKekMagic, kKekVersion, kek_algorithms()).body);
     std::string line;
     while (std::getline(in, line)) {
       if (line == "destroyed") {
@@ -109,9 +153,9 @@ LocalKeyProvider::TenantKeks& LocalKeyProvider::load_locked(const TenantId& tena
 }
 
 void LocalKeyProvider::store_locked(const TenantId& tenant, const TenantKeks& keks) {
-  std::string text;
+  std::string text = detail::key_file_header(kKekMagic, kKekVersion, kek_algorithms());
   if (keks.destroyed) {
-    text = "destroyed\n";
+    text += "destroyed\n";
   } else {
     for (std::size_t i = 0; i < keks.salts.size(); ++i) {
       char hex[2 * kSaltSize + 1];
@@ -119,7 +163,7 @@ void LocalKeyProvider::store_locked(const TenantId& tenant, const TenantKeks& ke
       text += std::to_string(i + 1) + " " + hex + "\n";
     }
   }
-  detail::write_file_atomic(directory_ / (tenant.str() + ".kek"), text);
+  tenantai::detail::write_file_atomic(directory_ / (tenant.str() + ".kek"), text);
 }
 
 void LocalKeyProvider::add_version_locked(const TenantId& tenant, TenantKeks& keks) {

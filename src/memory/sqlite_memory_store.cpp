@@ -137,6 +137,8 @@ std::optional<TenantId> tenant_of_file(std::string_view name) {
 }
 }  // namespace
 
+std::optional<TenantId> SqliteMemoryStore::tenant_of_file_name(std::string_view name) { return tenant_of_file(name); }
+
 std::vector<TenantId> SqliteMemoryStore::tenants(const SystemScope& /*proof*/) const {
   std::vector<TenantId> out;
   std::error_code ec;
@@ -393,7 +395,7 @@ std::string SqliteMemoryStore::do_export_jsonl(const TenantContext& context) {
       out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       out += '\n';
     };
-    line({{"type", "meta"}, {"tenant", context.tenant().str()}, {"format", "tenantai-memory"}, {"version", detail::kSchemaVersion}});
+    line({{"type", "meta"}, {"tenant", context.tenant().str()}, {"format", "tenantai-memory"}, {"version", detail::memory_schema_plan().current_version}});
     Statement m(db,
                 "SELECT id, user, agent, session, role, content, input_tokens, output_tokens, created_at "
                 "FROM messages ORDER BY id");

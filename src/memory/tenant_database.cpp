@@ -82,7 +82,7 @@ void check_sealing(SqliteDb& db, bool sealed) {
                                              escape_for_message(recorded) + "\"; refusing to use it");
 }
 
-void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full, bool sealed) {
+void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full, bool sealed, const SchemaPlan& plan) {
   std::int64_t app_id = 0;
   try {
     app_id = pragma_int(db, "PRAGMA application_id");
@@ -108,7 +108,7 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full, b
     if (objects == 0 && app_now == 0) {
       db.exec(schema_for(sealed).c_str(), "create schema");
       db.exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(), "set application id");
-      db.exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), "set schema version");
+      db.exec(("PRAGMA user_version=" + std::to_string(kBaseSchemaVersion)).c_str(), "set schema version");
       Statement(db, "INSERT INTO meta(key, value) VALUES('tenant', ?)").bind(1, tenant.view()).run();
       Statement(db, "INSERT INTO meta(key, value) VALUES('format', 'tenantai-memory')").run();
       Statement(db, "INSERT INTO meta(key, value) VALUES('sealing', ?)").bind(1, sealed ? kSealedMode : kPlainMode).run();
@@ -116,6 +116,7 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full, b
       // Move the schema and owner record into the main file now, so the file names its owner
       // even when copied or renamed without its WAL.
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint new database");
+      migrate_schema(db, kBaseSchemaVersion, plan);
       use_wal(db, sync_full);
       return;
     }
@@ -124,7 +125,8 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full, b
   } else if (app_id != kApplicationId) {
     foreign(db, "application id " + std::to_string(app_id));
   }
-  if (pragma_int(db, "PRAGMA user_version") != kSchemaVersion) foreign(db, "unknown schema version");
+  const auto found = static_cast<int>(pragma_int(db, "PRAGMA user_version"));
+  if (found > plan.current_version) migrate_schema(db, found, plan);  // refuses before reading further
   Statement owner(db, "SELECT value FROM meta WHERE key = 'tenant'");
   if (!owner.step()) foreign(db, "no owner recorded");
   const std::string recorded = owner.text(0);
@@ -135,12 +137,14 @@ void initialise_or_check(SqliteDb& db, const TenantId& tenant, bool sync_full, b
                     "\" (renamed or copied file?); refusing to use it");
   }
   check_sealing(db, sealed);
+  migrate_schema(db, found, plan);
   use_wal(db, sync_full);
 }
 }  // namespace
 
 TenantDatabase::TenantDatabase(const std::string& path, const TenantId& t, bool sync_full, bool sealed,
-                               std::chrono::milliseconds busy, std::atomic<std::size_t>& open_counter)
+                               std::chrono::milliseconds busy, std::atomic<std::size_t>& open_counter,
+                               const SchemaPlan& plan)
     : db(path), tenant(t), open_counter_(open_counter) {
   sqlite3_busy_timeout(db.get(), static_cast<int>(busy.count()));
   // One connection per tenant database: exclusive locking keeps the WAL index in process
@@ -149,7 +153,7 @@ TenantDatabase::TenantDatabase(const std::string& path, const TenantId& t, bool 
   // Closing a pooled handle then needs no checkpoint (and no fsync); the WAL is replayed on the
   // next open and checkpointed automatically as it grows. With sync_full, close checkpoints.
   if (!sync_full) sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-  initialise_or_check(db, tenant, sync_full, sealed);
+  initialise_or_check(db, tenant, sync_full, sealed, plan);
   open_counter_.fetch_add(1);
 }
 

@@ -39,10 +39,17 @@ struct EnvelopeSealerOptions {
   };
 };
 
-// Sealed format (binary): "TS1" | u32 key version (LE) | 24-byte nonce | ciphertext+16-byte tag.
-// Associated data: "tenantai/seal/v1" 0 tenant 0 kind 0 object_id 0 u32 version, so a box copied
-// to another tenant, kind, object or version fails to open (Tampered).
-// Keyrings (the wrapped data keys) live in `keyring_dir/<tenant>.keyring`, replaced atomically.
+// Sealed format (binary): "TS" | format byte '1' | u32 key version (LE) | 24-byte nonce |
+// ciphertext+16-byte tag. The format byte is the envelope's version and algorithm id: '1' is
+// XChaCha20-Poly1305 (IETF); a box of another format byte is refused (CryptoFailure naming the
+// format), never tried as format 1. Every box ever written starts "TS1".
+// Associated data: "tenantai/seal/v1" then u32-length-prefixed tenant, kind, object_id, then
+// the u32 key version, so a box copied to another tenant, kind, object or version fails to
+// open (Tampered).
+// Keyrings (the wrapped data keys) live in `keyring_dir/<tenant>.keyring`, replaced atomically;
+// the file starts with a versioned header naming the seal algorithm (a keyring without one was
+// written before keyrings were versioned: read as it is, rewritten with the header on the next
+// key change). An unknown keyring version or algorithm: StorageFailure naming the file.
 // Thread-safe: seal/open on different tenants run in parallel; key changes lock one tenant.
 class EnvelopeSealer final : public Sealer {
  public:
@@ -60,7 +67,7 @@ class EnvelopeSealer final : public Sealer {
                    std::string_view plaintext) override;
 
   // Tampered: malformed, altered, or bound to another tenant/kind/object. CryptoFailure: the key
-  // version is unknown or was destroyed. Reports Decrypt (and Unwrap on a cache miss).
+  // version is unknown or was destroyed, or the envelope format byte is unknown. Reports Decrypt (and Unwrap on a cache miss).
   Result<std::string> open(const TenantContext& context, std::string_view kind,
                            std::string_view object_id, std::string_view sealed) override;
 
@@ -77,7 +84,8 @@ class EnvelopeSealer final : public Sealer {
   // The key version new seals of the tenant use (0 before the first seal).
   std::uint32_t current_version(const TenantContext& context);
 
-  // The key version a sealed box names, or InvalidArgument if it is not a sealed box.
+  // The key version a sealed box names; InvalidArgument if it is not a sealed box,
+  // CryptoFailure if it is one of an envelope format this build does not know.
   static Result<std::uint32_t> version_of(std::string_view sealed);
 
  private:

@@ -11,10 +11,17 @@
 
 namespace tenantai::crypto {
 
-// Layout of `directory`:
-//   master.key            32 random bytes, created with mode 0600 on first use (O_EXCL);
-//                         an existing file readable by group/others is refused (CryptoFailure).
-//   <tenant>.kek          one line per KEK version: "<version> <salt hex>" or "destroyed".
+// Layout of `directory` (formats: docs/formats.md):
+//   master.key            "TAMK" | u8 format version (1) | 32 random bytes, created whole with
+//                         mode 0600 on first use (written aside, then linked into place). A
+//                         file of exactly 32 bytes (format 0, before versioning) is read as it
+//                         is and never rewritten. Refused (CryptoFailure naming the file): not a
+//                         regular file, accessible by group/others, unknown version, wrong size.
+//   <tenant>.kek          header "tenantai-kek 1 kdf=blake2b256-kdf wrap=xchacha20poly1305-ietf",
+//                         then one line per KEK version: "<version> <salt hex>", or "destroyed".
+//                         A file without the header (format 0) is read and gets the header on
+//                         its next write; an unknown version or algorithm is refused
+//                         (StorageFailure naming the file).
 // KEK(tenant, v) = crypto_kdf_derive_from_key(id = v, ctx "tai-kek_",
 //                    key = BLAKE2b-256(key = master, "tenantai/kek/" tenant salt_v)).
 // The per-version random salt is what destroy() erases (file overwritten, fsynced, replaced by a
@@ -24,7 +31,8 @@ namespace tenantai::crypto {
 class LocalKeyProvider final : public KeyProvider {
  public:
   // Opens or creates the key directory. Throws StorageFailure (cannot create/read, naming the
-  // path) or CryptoFailure (master key of the wrong size or with unsafe permissions).
+  // path) or CryptoFailure (master key of the wrong size, unknown format version or with unsafe
+  // permissions, naming the path).
   explicit LocalKeyProvider(std::filesystem::path directory);
   ~LocalKeyProvider() override;
   LocalKeyProvider(const LocalKeyProvider&) = delete;

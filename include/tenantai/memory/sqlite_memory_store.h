@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tenantai/core/system_scope.h"
@@ -66,6 +68,10 @@ class SqliteMemoryStore final : public MemoryStore {
   // [a-z0-9-] written as "_XX" (hex), plus ".memory.db". Injective, so no two tenants share a
   // file, and never contains '/' or "..". Never throws except std::bad_alloc.
   static std::string file_name_for(const TenantId& tenant);
+  // The inverse: the tenant whose database file is called `name` (no directory), or nullopt
+  // for a name file_name_for() cannot have produced (e.g. the "-wal" file). Never throws
+  // except std::bad_alloc.
+  static std::optional<TenantId> tenant_of_file_name(std::string_view name);
 
   // Tenants that have a database file under the root (decoded from the file names; files that
   // do not decode to a valid tenant id are ignored). Enumerating tenants is cross-tenant

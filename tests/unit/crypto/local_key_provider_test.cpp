@@ -37,7 +37,7 @@ TEST_CASE("LocalKeyProvider creates its master key with mode 0600 and refuses an
   struct stat st {};
   REQUIRE(::stat(master.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  CHECK(std::filesystem::file_size(master) == 32);
+  CHECK(std::filesystem::file_size(master) == 37);  // "TAMK" | version 1 | 32 key bytes
 
   ::chmod(master.c_str(), 0644);
   CHECK(code_of([&] { LocalKeyProvider again(dir.path()); }) == ErrorCode::CryptoFailure);
@@ -121,5 +121,5 @@ TEST_CASE("LocalKeyProvider destroy shreds one tenant for good, even with the ma
   const auto kek_file = std::filesystem::path(dir.path()) / "tenant-a.kek";
   std::ifstream in(kek_file);
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  CHECK(text == "destroyed\n");
+  CHECK(text == "tenantai-kek 1 kdf=blake2b256-kdf wrap=xchacha20poly1305-ietf\ndestroyed\n");  // no salt left
 }
