@@ -9,6 +9,7 @@
 
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/data_dir_lock.h"
 #include "pipeline/service_identity.h"
 #include "pipeline/tenant_layers.h"
 #include "tenantai/cache/response_cache.h"
@@ -85,6 +86,7 @@ Platform::Platform(PlatformOptions options) : options_(std::move(options)) {
   clock_ = options_.clock ? options_.clock : system_time_source();
 
   const auto root = make_dir(options_.data_dir);
+  data_dir_lock_ = std::make_unique<tenantai::detail::DataDirLock>(root);
   make_keys_and_audit(root);
   make_metering();
   make_data_layers(root);

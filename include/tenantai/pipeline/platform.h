@@ -50,6 +50,9 @@
 
 namespace tenantai {
 class ApiKeyAuthenticator;  // tenantai/core/api_key_authenticator.h
+namespace detail {
+class DataDirLock;
+}  // namespace detail
 }  // namespace tenantai
 namespace tenantai::metering {
 class FairScheduler;  // tenantai/metering/fair_scheduler.h
@@ -120,7 +123,9 @@ struct QuarantinedTenant {
   std::string reason;  // the error that quarantined it (names the file and what was wrong)
 };
 
-// Owns every layer. Construction creates data_dir's sub-directories, loads or creates the
+// Owns every layer. Construction takes an exclusive lock on data_dir (Unavailable naming it when
+// another live Platform or tenantai-backup holds it; released when the platform is destroyed or
+// the process dies), creates data_dir's sub-directories, loads or creates the
 // master key (mode 0600) and the audit signing key; failures throw StorageFailure naming the
 // path. Thread-safe: every accessor returns a layer that is itself thread-safe. Destruction
 // waits for running inference jobs, then signs a final checkpoint for every tenant that has a
@@ -225,6 +230,7 @@ class Platform {
   void restore(const TenantContext& context);
 
   PlatformOptions options_;
+  std::unique_ptr<tenantai::detail::DataDirLock> data_dir_lock_;  // first in, last out
   std::shared_ptr<const TimeSource> clock_;
   std::shared_ptr<ApiKeyAuthenticator> api_keys_;
   std::shared_ptr<Authenticator> authenticator_;

@@ -160,3 +160,21 @@ TEST_CASE("restart: a flipped byte in one tenant's audit log quarantines it whil
   CHECK(code_of([&] { second.query("acme-bank", "Admin", "refund policy"); }) == ErrorCode::TenantUnavailable);
   CHECK(second.query("globex", "Admin", "refund policy").find("CANARY-globex-PUBLIC") != std::string::npos);
 }
+
+TEST_CASE("restart: a second platform on a data_dir a live platform holds is refused, and starts once it is gone",
+          "[pipeline][restart]") {
+  TempDir dir;
+  const auto data = std::filesystem::path(dir.path()) / "data";
+  auto first = std::make_unique<Life>(data);
+  first->ingest("globex", documents_of("globex"));
+  try {
+    pipeline::Platform intruder(pipeline_test::echo_options(data));
+    FAIL("two platforms opened one data_dir");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::Unavailable);
+    CHECK(std::string(e.what()).find(data.string()) != std::string::npos);
+  }
+  first.reset();
+  Life second(data);
+  CHECK(second.query("globex", "Admin", "refund policy").find("CANARY-globex-PUBLIC") != std::string::npos);
+}
