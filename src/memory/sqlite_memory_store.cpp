@@ -386,6 +386,21 @@ std::size_t SqliteMemoryStore::do_apply_retention(const TenantContext& context, 
   });
 }
 
+void SqliteMemoryStore::do_verify(const TenantContext& context) {
+  const std::string path = impl_->path_of(context.tenant());
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return;  // no memory stored yet: nothing to check
+  impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {
+    Statement check(db, "PRAGMA quick_check");
+    const std::string verdict = check.step() ? check.text(0) : std::string("no answer");
+    if (verdict != "ok") {
+      throw Error(ErrorCode::StorageFailure, "memory database \"" + escape_for_message(path, 200) +
+                                                 "\" fails its integrity check: " + escape_for_message(verdict, 200));
+    }
+    return 0;
+  });
+}
+
 std::string SqliteMemoryStore::do_export_jsonl(const TenantContext& context) {
   if (!detail::is_admin(context)) detail::deny_admin(context, "export the tenant's memory");
   return impl_->with_db(context.tenant(), [&](detail::SqliteDb& db) {

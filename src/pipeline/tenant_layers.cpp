@@ -274,6 +274,9 @@ class MemoryLayer final : public PlatformLayer {
     with_tenant(tenant, [&](auto scope) { platform_.memory().erase_tenant(scope); });
     summary.note("memory", "database file removed");
   }
+  void verify(const TenantContext& tenant) override {
+    with_tenant(tenant, [&](auto scope) { platform_.memory().verify(scope); });
+  }
 };
 
 // Usage records are billing evidence: exported, kept after offboarding.

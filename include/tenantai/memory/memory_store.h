@@ -121,7 +121,17 @@ class MemoryStore {
     return scope.bind(do_export_jsonl(scope.context()));
   }
 
+  // Checks the scope tenant's stored memory before its first use after a start (the platform
+  // calls it once per tenant, lazily): opens it and checks its format and integrity. Throws
+  // StorageFailure / Tampered naming the file on damage; a tenant with no stored memory passes.
+  template <typename Tag>
+  void verify(const TenantScope<Tag>& scope) {
+    do_verify(scope.context());
+  }
+
  protected:
+  // Default: nothing to check (a store whose backend verifies itself).
+  virtual void do_verify(const TenantContext& /*context*/) {}
   virtual std::vector<std::int64_t> do_append(const TenantContext& context, const MemoryScope& where,
                                               const std::vector<MessageInput>& messages) = 0;
   virtual std::vector<Message> do_messages(const TenantContext& context, const MemoryScope& where,

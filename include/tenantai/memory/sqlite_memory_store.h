@@ -105,6 +105,9 @@ class SqliteMemoryStore final : public MemoryStore {
   void do_erase_tenant(const TenantContext& context) override;
   std::size_t do_apply_retention(const TenantContext& context, std::chrono::hours max_age) override;
   std::string do_export_jsonl(const TenantContext& context) override;
+  // Opens the tenant's file if it exists (format, version, sealing checked) and runs SQLite's
+  // quick_check over it.
+  void do_verify(const TenantContext& context) override;
 
  private:
   struct Impl;

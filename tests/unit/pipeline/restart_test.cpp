@@ -178,3 +178,41 @@ TEST_CASE("restart: a second platform on a data_dir a live platform holds is ref
   Life second(data);
   CHECK(second.query("globex", "Admin", "refund policy").find("CANARY-globex-PUBLIC") != std::string::npos);
 }
+
+TEST_CASE("restart: a damaged memory database quarantines only its tenant", "[pipeline][restart]") {
+  TempDir dir;
+  const auto data = std::filesystem::path(dir.path()) / "data";
+  {
+    Life first(data);
+    for (const std::string tenant : {"acme-bank", "globex"}) {
+      first.ingest(tenant, documents_of(tenant));
+      with_tenant(first.login(tenant, "Admin"), [&](auto scope) {
+        ChatRequest chat;
+        chat.messages = {{"user", "Remember CANARY-" + tenant + "-MEMORY"}};
+        chat.session = "s1";
+        (void)scope.release(first.pipeline->chat(scope, chat));
+      });
+    }
+  }
+  std::filesystem::path damaged;
+  for (const auto& entry : std::filesystem::directory_iterator(data / "memory")) {
+    const auto name = entry.path().filename().string();
+    if (name.find("acme") != std::string::npos && name.find("-wal") == std::string::npos) damaged = entry.path();
+  }
+  REQUIRE_FALSE(damaged.empty());
+  {
+    std::fstream file(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(0);  // the database header: the file no longer reads as a SQLite database
+    const std::string junk(100, '\x5a');
+    file.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  Life second(data);
+  try {
+    second.query("acme-bank", "Admin", "refund policy");
+    FAIL("a tenant with a damaged memory database served");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::TenantUnavailable);
+    CHECK(std::string(e.what()).find(damaged.filename().string()) != std::string::npos);
+  }
+  CHECK(second.query("globex", "Admin", "refund policy").find("CANARY-globex-PUBLIC") != std::string::npos);
+}
