@@ -7,8 +7,11 @@
 // one <tenant>.jsonl per tenant), --data-dir DIR (state; default a fresh temporary directory),
 // --operator-token TOKEN (opens /metrics; without it /metrics is off, and --demo makes a random
 // one for its own scrape). --port 0 binds an ephemeral port; the "listening on" line is flushed
-// at start so a supervisor can read the URL. With OPENAI_BASE_URL set, chat completions go to
-// that OpenAI-compatible server (llama.cpp, vLLM, Ollama...) instead of the built-in echo model.
+// at start so a supervisor can read the URL. SIGTERM drains: no new connections, in-flight
+// requests get --drain-timeout-ms (default 10 s) and are then cancelled, audit checkpoints are
+// signed, exit 0 (a watchdog exits 3 if a handler ignores cancellation for 5 s more). With
+// OPENAI_BASE_URL set, chat completions go to that OpenAI-compatible server (llama.cpp, vLLM,
+// Ollama...) instead of the built-in echo model.
 #include <tenantai/audit/verify.h>
 #include <tenantai/core.h>
 #include <tenantai/inference/echo_model.h>
@@ -46,6 +49,8 @@ constexpr const char* kUsage =
     "  --data DIR            demo documents, one <tenant>.jsonl per tenant (default examples/data)\n"
     "  --data-dir DIR        state: keys, audit logs, corpus, memory (default a fresh temporary directory)\n"
     "  --operator-token TOK  opens /metrics to this bearer token (default: /metrics is off)\n"
+    "  --drain-timeout-ms N  on SIGTERM, in-flight requests get up to N ms before they are cancelled (default 10000)\n"
+    "  --test-slow-route     tests only: POST /test/slow?ms=N answers after N ms, or 503 once cancelled by a stop\n"
     "  OPENAI_BASE_URL       send chat completions to this OpenAI-compatible server instead of the echo model\n";
 
 struct Args {
@@ -56,6 +61,8 @@ struct Args {
   fs::path data = fs::path(TENANTAI_EXAMPLES_DIR) / "data";
   fs::path data_dir;
   std::string operator_token;  // empty: /metrics is off
+  std::chrono::milliseconds drain_timeout{10'000};  // SIGTERM: how long in-flight requests may run on
+  bool test_slow_route = false;  // tests only: POST /test/slow?ms=N answers after N ms (or when cancelled)
 };
 
 Args parse_args(int argc, char** argv) {
@@ -73,8 +80,11 @@ Args parse_args(int argc, char** argv) {
     else if (a == "--data") args.data = value();
     else if (a == "--data-dir") args.data_dir = value();
     else if (a == "--operator-token") args.operator_token = value();
+    else if (a == "--drain-timeout-ms") args.drain_timeout = std::chrono::milliseconds(std::stol(value()));
+    else if (a == "--test-slow-route") args.test_slow_route = true;
     else throw Error(ErrorCode::InvalidArgument, "unknown option " + a + " (see rag_server --help)");
   }
+  if (args.drain_timeout.count() < 0) throw Error(ErrorCode::InvalidArgument, "--drain-timeout-ms must be 0 or more");
   return args;
 }
 
@@ -294,6 +304,17 @@ int run_restart_checks(const std::vector<pipeline::TenantConfig>& configs, std::
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// A handler that ignores cancellation cannot be taken back safely; past `bound` the process
+// exits anyway (status 3). Acknowledged writes are durable; audit logs verify up to their last
+// signed checkpoint.
+void start_watchdog(std::chrono::milliseconds bound) {
+  std::thread([bound] {
+    std::this_thread::sleep_for(bound);
+    std::cerr << "rag_server: the drain did not finish within " << bound.count() << " ms; exiting" << std::endl;
+    std::_Exit(3);
+  }).detach();
+}
+
 // One life of the server: every layer on `data_dir`, tenants onboarded from the tenants file,
 // the HTTP API listening. Destroying it stops the server and signs final audit checkpoints.
 struct Service {
@@ -303,6 +324,7 @@ struct Service {
   server::HttpServer http;
   std::unique_ptr<server::TenantApi> api;
   std::string operator_token;
+  std::chrono::milliseconds drain_timeout;
 
   static pipeline::PlatformOptions platform_options(const Args& args) {
     pipeline::PlatformOptions options;
@@ -318,7 +340,11 @@ struct Service {
   }
 
   Service(const Args& args, const std::vector<pipeline::TenantConfig>& configs)
-      : platform(platform_options(args)), registry(platform), pipeline(platform), http(http_options(args)) {
+      : platform(platform_options(args)),
+        registry(platform),
+        pipeline(platform),
+        http(http_options(args)),
+        drain_timeout(args.drain_timeout) {
     onboard_all(configs);
     server::TenantApiOptions api_options;
     // No default operator token: a fixed one in the source would open /metrics to anyone.
@@ -327,12 +353,30 @@ struct Service {
     operator_token = api_options.operator_token;
     api_options.export_dir = args.data_dir / "exports";
     api = std::make_unique<server::TenantApi>(http, pipeline, registry, api_options);
+    if (args.test_slow_route) http.route("POST", "/test/slow", slow_handler);
     http.on_shutdown([] { std::cout << "server stopped; audit logs are checkpointed on shutdown\n"; });
     http.start();
     std::cout << "listening on http://127.0.0.1:" << http.port() << std::endl;
     if (operator_token.empty()) std::cout << "/metrics is off (no --operator-token)" << std::endl;
   }
-  ~Service() { http.stop(); }
+  ~Service() {
+    if (const auto cancelled = http.stop(drain_timeout); cancelled > 0) {
+      std::cout << cancelled << " request(s) still running after the drain timeout were cancelled\n";
+    }
+  }
+
+  // Tests only (--test-slow-route): a request slower than any drain bound, which gives up
+  // with a 503 once the server cancels it.
+  static server::HttpResponse slow_handler(const server::HttpRequest& request) {
+    const auto it = request.query.find("ms");
+    const long ms = it == request.query.end() ? 1000 : std::stol(it->second);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+      if (request.cancelled()) return server::HttpResponse::error(503, "Unavailable", "cancelled: the server is stopping");
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return server::HttpResponse::json(200, R"({"slow":"done"})");
+  }
 
   // One tenant's failure stays that tenant's: an offboarded tenant still in the file is skipped
   // with a warning, a tenant whose state on disk fails verification starts quarantined.
@@ -384,6 +428,8 @@ int main(int argc, char** argv) {
       std::signal(SIGINT, [](int) { g_stop = 1; });
       std::signal(SIGTERM, [](int) { g_stop = 1; });
       while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::cout << "stopping: draining in-flight requests for up to " << args.drain_timeout.count() << " ms" << std::endl;
+      start_watchdog(args.drain_timeout + std::chrono::seconds(5));
     }
     if (temporary) fs::remove_all(args.data_dir);
     return status;

@@ -10,10 +10,6 @@
 
 namespace tenantai::corpus::detail {
 
-namespace {
-
-constexpr std::string_view kMagic{"TAICORP\0", 8};
-
 void put_u16(std::string& out, std::uint16_t v) {
   for (int i = 0; i < 2; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
@@ -23,13 +19,6 @@ void put_u32(std::string& out, std::uint32_t v) {
 void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
 }
-template <typename T>
-T get_le(std::string_view bytes, std::size_t at) {
-  T v = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
-  return v;
-}
-
 bool all_zero(std::string_view bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == '\0'; });
 }
@@ -37,6 +26,10 @@ bool all_zero(std::string_view bytes) {
 void check_of(std::string_view payload, unsigned char* out) {
   crypto_generichash(out, kCheckBytes, reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), nullptr, 0);
 }
+
+namespace {
+
+constexpr std::string_view kMagic{"TAICORP\0", 8};
 
 // The canonical content fields, shared by the digest and the stored body.
 KeyEncoder content_fields(const CorpusDocument& d) {

@@ -26,6 +26,19 @@ inline constexpr std::size_t kCheckBytes = 16;
 inline constexpr std::size_t kFrameOverhead = 4 + kCheckBytes;
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;  // larger lengths are corruption
 
+// Little-endian integers, the frame check (BLAKE2b-128), zero runs: shared with the WAL.
+void put_u16(std::string& out, std::uint16_t v);
+void put_u32(std::string& out, std::uint32_t v);
+void put_u64(std::string& out, std::uint64_t v);
+template <typename T>
+T get_le(std::string_view bytes, std::size_t at) {
+  T v = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+  return v;
+}
+bool all_zero(std::string_view bytes);
+void check_of(std::string_view payload, unsigned char* out);  // writes kCheckBytes bytes
+
 enum class RecordKind : std::uint8_t { Put = 1, Remove = 2 };
 
 std::string encode_header(std::string_view tenant);
@@ -40,6 +53,8 @@ struct Record {
   std::string body;  // clear fields, or the sealed box
 };
 void append_frame(std::string& out, const Record& record);
+// The bytes append_frame() writes for `record`.
+inline std::size_t frame_size(const Record& record) { return kFrameOverhead + 10 + record.body.size(); }
 
 // The result of scanning the frames after the header.
 struct FrameScan {

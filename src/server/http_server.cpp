@@ -153,6 +153,7 @@ struct HttpServer::Impl {
   std::atomic<std::uint64_t> served{0};
   std::atomic<std::size_t> connections{0};
   std::atomic<bool> stopping{false};
+  std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
   std::uint16_t port = 0;
   bool running = false;
 
@@ -171,6 +172,8 @@ struct HttpServer::Impl {
 
   void do_accept();
   HttpResponse dispatch(const HttpRequest& request);
+  void close_idle_sessions();
+  bool wait_in_flight(std::chrono::milliseconds bound);
 };
 
 // One connection: read a request, answer it, repeat while keep-alive. All handlers of a session
@@ -185,8 +188,11 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
   }
 
-  void close() {
+  // Closes the connection if it is waiting for a request (runs on the strand, so a session in
+  // a handler or writing a response is left to finish and close itself).
+  void close_if_idle() {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->busy_) return;
       beast::error_code ec;
       self->read_deadline_.cancel();
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
@@ -196,6 +202,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void do_read() {
+    busy_ = false;
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
@@ -215,6 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read(beast::error_code ec) {
     read_deadline_.cancel();
+    busy_ = true;
     if (timed_out_) {
       // Slow or idle client: answer 408 if a request had started, then close.
       if (parser_->got_some()) return respond(HttpResponse::error(408, "RequestTimeout", "request not received in time"), false);
@@ -255,7 +263,11 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       if (!inserted) it->second += ", " + std::string(field.value());  // list-valued: combined (RFC 9110 5.3)
     }
+    if (server_.stopping.load()) {
+      return respond(HttpResponse::error(503, "Unavailable", "the server is shutting down"), false);
+    }
     request.body = std::move(req.body());
+    request.cancel = server_.cancel;
     beast::error_code ep_ec;
     auto ep = stream_.socket().remote_endpoint(ep_ec);
     if (!ep_ec) request.remote_address = ep.address().to_string();
@@ -287,7 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_.served.fetch_add(1);
     stream_.expires_after(server_.options.read_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      if (ec || !keep_alive) return self->shutdown();
+      if (ec || !keep_alive || self->server_.stopping.load()) return self->shutdown();
       self->buffer_.consume(self->buffer_.size());
       self->do_read();
     });
@@ -303,6 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   asio::steady_timer read_deadline_;
   bool timed_out_ = false;
+  bool busy_ = true;  // a request is being read to its end, handled or answered (strand only)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
 };
@@ -391,35 +404,52 @@ std::uint64_t HttpServer::requests_served() const noexcept { return impl_->serve
 
 void HttpServer::on_shutdown(std::function<void()> hook) { impl_->hooks.push_back(std::move(hook)); }
 
-void HttpServer::stop(std::chrono::milliseconds grace) {
-  if (!impl_->running) return;
+void HttpServer::Impl::close_idle_sessions() {
+  std::lock_guard lock(sessions_mutex);
+  for (auto& weak : sessions) {
+    if (auto s = weak.lock()) s->close_if_idle();
+  }
+}
+
+bool HttpServer::Impl::wait_in_flight(std::chrono::milliseconds bound) {
+  std::unique_lock lock(inflight_mutex);
+  return inflight_cv.wait_for(lock, bound, [this] { return in_flight == 0; });
+}
+
+std::size_t HttpServer::stop(std::chrono::milliseconds grace) {
+  if (!impl_->running) return 0;
   impl_->stopping.store(true);
   asio::post(impl_->ioc, [this] {
     beast::error_code ec;
     impl_->acceptor->close(ec);
   });
-  {
-    std::unique_lock lock(impl_->inflight_mutex);
-    impl_->inflight_cv.wait_for(lock, grace, [this] { return impl_->in_flight == 0; });
-  }
-  {
-    std::lock_guard lock(impl_->sessions_mutex);
-    for (auto& weak : impl_->sessions) {
-      if (auto s = weak.lock()) s->close();
+  impl_->close_idle_sessions();
+  std::size_t cancelled = 0;
+  if (!impl_->wait_in_flight(grace)) {
+    {
+      std::lock_guard lock(impl_->inflight_mutex);
+      cancelled = impl_->in_flight;
     }
-    impl_->sessions.clear();
+    impl_->cancel->store(true);
+    impl_->wait_in_flight(std::chrono::seconds(1));
   }
+  impl_->close_idle_sessions();
   impl_->work.reset();
-  // Give closes a moment to run, then stop whatever is left (e.g. a handler past its grace).
+  // Give responses being written and closes a moment to run, then stop whatever is left.
   for (int i = 0; i < 100 && impl_->connections.load() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    impl_->sessions.clear();
+  }
   impl_->running = false;
   for (auto& hook : impl_->hooks) hook();
   impl_->hooks.clear();
+  return cancelled;
 }
 
 }  // namespace tenantai::server

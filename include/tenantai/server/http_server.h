@@ -5,6 +5,7 @@
 // JSON body {"error":{"code":...,"message":...}}.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -28,11 +29,16 @@ struct HttpRequest {
   std::map<std::string, std::string> headers; // lower-case names
   std::string body;
   std::string remote_address;
+  // Set by HttpServer::stop() when this request outlives the drain bound. A long handler may
+  // poll cancelled() and return early (its client then gets that response, e.g. a 503).
+  std::shared_ptr<const std::atomic<bool>> cancel;
 
   // The header value, or "" if absent.
   std::string header(std::string_view name) const;
   // The token of "Authorization: Bearer <token>", or "" if absent/malformed.
   std::string bearer_token() const;
+  // Whether the server has given up waiting for this request (see HttpServer::stop()).
+  bool cancelled() const noexcept { return cancel != nullptr && cancel->load(); }
 };
 
 struct HttpResponse {
@@ -82,9 +88,15 @@ class HttpServer {
   // The bound port (after start()).
   std::uint16_t port() const noexcept;
 
-  // Graceful stop: stops accepting, lets in-flight requests finish (up to `grace`), closes idle
-  // connections, joins the I/O threads, then runs the shutdown hooks (e.g. audit flush).
-  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // Graceful stop (drain): closes the listening socket and every idle connection at once,
+  // answers a request that arrives on a kept-alive connection 503, lets in-flight requests
+  // finish for up to `grace`, then marks them cancelled (HttpRequest::cancelled()) and gives
+  // them up to one more second to return; a response they return is still sent. Then closes
+  // what is left, joins the I/O threads and runs the shutdown hooks (e.g. audit flush). A
+  // handler that ignores cancellation and never returns keeps stop() waiting: a thread cannot
+  // be taken from it safely, so the process owner bounds that case itself (rag_server exits
+  // through a watchdog). Returns how many requests were cancelled.
+  std::size_t stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   // Hooks run once by stop(), in registration order.
   void on_shutdown(std::function<void()> hook);

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "corpus_fixture.h"
 #include "support/error_code.h"
 #include "support/test_auth.h"
 
@@ -16,63 +17,7 @@ using namespace tenantai::corpus;
 using tenantai::test_support::code_of;
 using tenantai::test_support::context_for;
 
-namespace {
-
-CorpusDocument document(const std::string& id, const std::string& text, std::vector<std::string> acl = {}) {
-  CorpusDocument d;
-  d.id = id;
-  d.title = "title of " + id;
-  d.text = text;
-  d.acl_groups = std::move(acl);
-  d.metadata = {{"lang", std::string("en")}, {"year", std::int64_t{2026}}};
-  d.vector = {0.25f, -1.5f, 3.0f, 1e-7f};
-  return d;
-}
-
-// prefix + n (built by appending: g++ 12 warns falsely on "literal" + std::to_string()).
-std::string numbered(std::string prefix, int n) {
-  prefix += std::to_string(n);
-  return prefix;
-}
-
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
-// End of the written records: the journal preallocates zeros past it.
-std::size_t written_end(const std::string& bytes) { return bytes.find_last_not_of('\0') + 1; }
-
-struct Fixture {
-  test_support::TempDir dir;
-  crypto::LocalKeyProvider keys{std::filesystem::path(dir.path()) / "keys"};
-  crypto::EnvelopeSealer sealer{keys, std::filesystem::path(dir.path()) / "keyrings"};
-  std::unique_ptr<FileCorpusStore> store;
-  std::set<std::string> sealed_tenants;
-
-  Fixture() { reopen(); }
-  void reopen() {
-    store.reset();
-    FileCorpusOptions options;
-    options.root = std::filesystem::path(dir.path()) / "corpus";
-    options.sealer = &sealer;
-    options.seal = [this](const TenantId& t) { return sealed_tenants.count(t.str()) > 0; };
-    store = std::make_unique<FileCorpusStore>(options);
-  }
-  std::map<std::string, CorpusDocument> load(const TenantContext& ctx, LoadReport* report = nullptr) {
-    std::map<std::string, CorpusDocument> out;
-    auto r = with_tenant(ctx, [&](auto scope) {
-      return store->load(scope, [&](CorpusDocument&& d) { out[d.id] = std::move(d); });
-    });
-    if (report != nullptr) *report = r;
-    return out;
-  }
-  std::size_t put(const TenantContext& ctx, const std::vector<CorpusDocument>& docs) {
-    return with_tenant(ctx, [&](auto scope) { return store->put(scope, docs); });
-  }
-};
-
-}  // namespace
+using namespace tenantai::corpus_test;
 
 TEST_CASE("corpus: documents and vectors survive a restart, removes too, byte for byte", "[corpus]") {
   Fixture f;
@@ -200,7 +145,9 @@ TEST_CASE("corpus: an unknown format version is refused by name", "[corpus]") {
   } catch (const Error& e) {
     CHECK(e.code() == ErrorCode::TenantUnavailable);
     CHECK(std::string(e.what()).find("version 9 is not supported") != std::string::npos);
+    CHECK(std::string(e.what()).find(path.string()) != std::string::npos);  // names the file
   }
+  CHECK(file_bytes(path) == bytes);  // refused, not rewritten
 }
 
 TEST_CASE("corpus: 8 concurrent writers, every acknowledged document is loaded after a restart", "[corpus]") {
