@@ -1,5 +1,7 @@
 #include "tenantai/audit/checkpoint.h"
 
+#include "crypto/key_file_format.h"
+
 #include <fcntl.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -104,7 +106,13 @@ CheckpointSigner CheckpointSigner::from_seed(std::string_view seed, std::string 
 }
 
 CheckpointSigner CheckpointSigner::load(const std::string& path) {
-  std::string text = detail::read_file(path);
+  std::string file = detail::read_file(path);
+  // Version 1: a "tenantai-signing-key 1 alg=ed25519" header line; version 0: the body alone.
+  std::string text = crypto::detail::parse_key_file(path, file, crypto::detail::kSigningKeyMagic,
+                                                    crypto::detail::kSigningKeyVersion,
+                                                    crypto::detail::signing_key_fields())
+                         .body;
+  sodium_memzero(file.data(), file.size());
   std::istringstream in(text);
   std::string name;
   std::string b64;
@@ -132,7 +140,10 @@ CheckpointSigner::CheckpointSigner(CheckpointSigner&& other) noexcept
 void CheckpointSigner::save(const std::string& path) const {
   unsigned char seed[crypto_sign_SEEDBYTES];
   crypto_sign_ed25519_sk_to_seed(seed, secret_);
-  std::string text = name_ + " " + to_base64(seed, sizeof seed) + "\n";
+  std::string text = crypto::detail::key_file_header(crypto::detail::kSigningKeyMagic,
+                                                     crypto::detail::kSigningKeyVersion,
+                                                     crypto::detail::signing_key_fields()) +
+                     name_ + " " + to_base64(seed, sizeof seed) + "\n";
   sodium_memzero(seed, sizeof seed);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {

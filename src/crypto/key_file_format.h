@@ -35,6 +35,15 @@ KeyFileText parse_key_file(const std::filesystem::path& path, std::string_view t
 // "<magic> <version> <k>=<v> ...\n" for the fields in key order.
 std::string key_file_header(std::string_view magic, int version, const HeaderFields& fields);
 
+// Ed25519 signing-key files (keys/audit-signer.key, keys/receipt-signer.key): this header, then
+// the key's body line. Version 0 is the headerless body of the previous release.
+inline constexpr std::string_view kSigningKeyMagic = "tenantai-signing-key";
+inline constexpr int kSigningKeyVersion = 1;
+inline const HeaderFields& signing_key_fields() {
+  static const HeaderFields fields{{"alg", "ed25519"}};
+  return fields;
+}
+
 inline constexpr char kMasterKeyMagic[4] = {'T', 'A', 'M', 'K'};
 inline constexpr std::uint8_t kMasterKeyVersion = 1;
 inline constexpr std::size_t kMasterKeyBytes = 32;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/durable_file.h"
+#include "crypto/key_file_format.h"
 #include "tenantai/audit/checkpoint.h"
 #include "tenantai/audit/event.h"
 #include "tenantai/audit/sink.h"
@@ -27,18 +28,19 @@ struct TenantRegistry::ReceiptSigner {
     if (secret_key == nullptr) throw Error(ErrorCode::CryptoFailure, "cannot allocate the receipt signing key");
     try {
       if (std::filesystem::exists(path)) {
-        std::string seed = tenantai::detail::read_file(path);
-        if (seed.size() != crypto_sign_SEEDBYTES) {
-          throw Error(ErrorCode::StorageFailure, fmt::format("receipt signing key {} is malformed ({} bytes, want {})",
-                                                             path.string(), seed.size(), crypto_sign_SEEDBYTES));
-        }
+        std::string seed = read_seed(path);
         crypto_sign_seed_keypair(public_key, secret_key, reinterpret_cast<const unsigned char*>(seed.data()));
         sodium_memzero(seed.data(), seed.size());
       } else {
         std::string seed(crypto_sign_SEEDBYTES, '\0');
         randombytes_buf(seed.data(), seed.size());
         crypto_sign_seed_keypair(public_key, secret_key, reinterpret_cast<const unsigned char*>(seed.data()));
-        tenantai::detail::write_file_atomic(path, seed, 0600);
+        std::string file = crypto::detail::key_file_header(crypto::detail::kSigningKeyMagic,
+                                                           crypto::detail::kSigningKeyVersion,
+                                                           crypto::detail::signing_key_fields()) +
+                           audit::to_base64(reinterpret_cast<const unsigned char*>(seed.data()), seed.size()) + "\n";
+        tenantai::detail::write_file_atomic(path, file, 0600);
+        sodium_memzero(file.data(), file.size());
         sodium_memzero(seed.data(), seed.size());
       }
     } catch (...) {
@@ -47,6 +49,28 @@ struct TenantRegistry::ReceiptSigner {
     }
   }
   ~ReceiptSigner() { sodium_free(secret_key); }
+
+  // The 32-byte seed in `path`: version 1 (header line + base64 seed line) or version 0 (the
+  // 32 raw bytes of the previous release). StorageFailure naming the file otherwise.
+  static std::string read_seed(const std::filesystem::path& path) {
+    std::string file = tenantai::detail::read_file(path);
+    const auto text = crypto::detail::parse_key_file(path, file, crypto::detail::kSigningKeyMagic,
+                                                     crypto::detail::kSigningKeyVersion,
+                                                     crypto::detail::signing_key_fields());
+    std::string seed = text.body;
+    if (text.version != 0) {
+      std::string line = text.body.substr(0, text.body.find('\n'));
+      auto decoded = audit::from_base64(line);
+      sodium_memzero(line.data(), line.size());
+      seed = decoded ? *decoded : std::string();
+    }
+    sodium_memzero(file.data(), file.size());
+    if (seed.size() != crypto_sign_SEEDBYTES) {
+      throw Error(ErrorCode::StorageFailure, fmt::format("receipt signing key {} is malformed ({} seed bytes, want {})",
+                                                         path.string(), seed.size(), crypto_sign_SEEDBYTES));
+    }
+    return seed;
+  }
   ReceiptSigner(const ReceiptSigner&) = delete;
   ReceiptSigner& operator=(const ReceiptSigner&) = delete;
 
