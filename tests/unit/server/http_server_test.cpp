@@ -129,6 +129,36 @@ TEST_CASE("graceful stop finishes in-flight requests and then runs shutdown hook
   CHECK(http_call(port, "GET", "/slow").status == 0);  // no longer listening
 }
 
+TEST_CASE("graceful stop is bounded: a request outliving the grace period is cancelled, its answer still sent",
+          "[server][concurrency]") {
+  HttpServer server;
+  std::atomic<bool> handler_started{false};
+  std::atomic<bool> saw_cancel{false};
+  server.route("GET", "/long", [&](const HttpRequest& request) {
+    handler_started = true;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!request.cancelled() && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    saw_cancel = request.cancelled();
+    return HttpResponse::error(Error(ErrorCode::Unavailable, "server is stopping"));
+  });
+  server.start();
+  const auto port = server.port();
+  test_support::HttpResult in_flight;
+  std::thread client([&] { in_flight = http_call(port, "GET", "/long"); });
+  while (!handler_started) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::size_t cancelled = server.stop(std::chrono::milliseconds(200));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  client.join();
+  CHECK(cancelled == 1);
+  CHECK(saw_cancel);
+  CHECK(in_flight.status == 503);
+  CHECK(took < std::chrono::seconds(10));  // bounded by grace + 1 s, far below the handler's 30 s
+  CHECK(http_call(port, "GET", "/long").status == 0);  // no longer listening
+}
+
 TEST_CASE("error codes map to HTTP statuses", "[server]") {
   CHECK(http_status_for(ErrorCode::Unauthenticated) == 401);
   CHECK(http_status_for(ErrorCode::PermissionDenied) == 403);
