@@ -8,6 +8,7 @@
 
 #include "file_copy.h"
 #include "layout.h"
+#include "support/tenant_configs.h"
 #include "support/test_auth.h"
 #include "unit/pipeline/platform_fixture.h"
 
@@ -20,16 +21,7 @@ using tenantai::test_support::fixed_secret;
 namespace {
 
 TenantConfig config_of(const std::string& id, bool sealed) {
-  TenantConfig config{TenantId(id)};
-  config.tier = "enterprise";
-  config.models.model = "echo-small";
-  config.encryption_required = sealed;
-  config.quotas.requests_per_minute = 100000;
-  config.quotas.tokens_per_minute = 100000000;
-  config.budgets.daily = 100'000'000;
-  config.api_keys.push_back({"admin", {"staff"}, {"admin:export", "admin:offboard"}, fixed_secret(id + "Admin")});
-  config.api_keys.push_back({"teller", {"staff"}, {}, fixed_secret(id + "Teller")});
-  return config;
+  return tenantai::test_support::roomy_tenant_config(id, sealed);
 }
 
 const memory::MemoryScope kChat{"teller", "bot", "s1"};

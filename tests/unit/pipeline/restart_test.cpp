@@ -14,6 +14,7 @@
 
 #include "support/error_code.h"
 #include "platform_fixture.h"
+#include "support/tenant_configs.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -26,16 +27,7 @@ namespace {
 using tenantai::test_support::fixed_secret;
 
 TenantConfig config_of(const std::string& id, bool sealed) {
-  TenantConfig config{TenantId(id)};
-  config.tier = "enterprise";
-  config.models.model = "echo-small";
-  config.encryption_required = sealed;
-  config.quotas.requests_per_minute = 100000;
-  config.quotas.tokens_per_minute = 100000000;
-  config.budgets.daily = 100'000'000;
-  config.api_keys.push_back({"admin", {"staff", "risk"}, {"admin:export", "admin:offboard"}, fixed_secret(id + "Admin")});
-  config.api_keys.push_back({"teller", {"staff"}, {}, fixed_secret(id + "Teller")});
-  return config;
+  return tenantai::test_support::roomy_tenant_config(id, sealed, {"staff", "risk"});
 }
 
 // One process lifetime of the platform on a data directory that outlives it.
