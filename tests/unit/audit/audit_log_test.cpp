@@ -49,7 +49,7 @@ TEST_CASE_METHOD(AuditFixture, "A tenant reads back its own events, opened from 
   CHECK(report->events == 5);
 }
 
-TEST_CASE_METHOD(AuditFixture, "A's view never lists B's events, also under concurrent appends") {
+TEST_CASE_METHOD(AuditFixture, "A's view never lists B's events, also under concurrent appends", "[concurrency]") {
   const std::vector<std::string> tenants = {"iso-one", "iso-two", "iso-three", "iso-four"};
   std::vector<TenantContext> contexts;
   for (const auto& t : tenants) contexts.push_back(context_for(t));
