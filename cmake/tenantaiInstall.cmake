@@ -14,6 +14,13 @@ install(EXPORT tenantaiTargets
   NAMESPACE tenantai::
   DESTINATION ${TENANTAI_CMAKE_DIR})
 
+# The config looks up the private dependencies only for a static library (see the .in file).
+get_target_property(tenantai_install_type tenantai TYPE)
+if(tenantai_install_type STREQUAL "SHARED_LIBRARY")
+  set(TENANTAI_SHARED_LIBRARY ON)
+else()
+  set(TENANTAI_SHARED_LIBRARY OFF)
+endif()
 configure_package_config_file(
   cmake/tenantaiConfig.cmake.in
   "${PROJECT_BINARY_DIR}/tenantaiConfig.cmake"

@@ -1,14 +1,21 @@
 # Builds a consumer project against tenantai, the way a product team would:
-#   MODE=find_package      install this build tree into a prefix, then find_package(tenantai)
+#   MODE=find_package      install a tenantai build tree (INSTALL_FROM) into a prefix, then
+#                          find_package(tenantai)
 #   MODE=add_subdirectory  the consumer adds the source tree with add_subdirectory()
-# and runs the consumer, which prints "consumer ok: tenant <id>".
-foreach(var SOURCE_DIR BUILD_DIR WORK_DIR CONSUMER_DIR MODE)
+# with SHARED=OFF (libtenantai.a) or SHARED=ON (libtenantai.so.<SOVERSION>), and runs the
+# consumer, which prints "consumer ok: tenant <id>". In shared mode it also checks that the
+# consumer needs libtenantai.so.<SOVERSION> and none of tenantai's private libraries, that the
+# library exports no FAISS symbol, and that the installed config looked up no private dependency.
+foreach(var SOURCE_DIR WORK_DIR CONSUMER_DIR MODE SOVERSION)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "consumer_test.cmake: ${var} is not set")
   endif()
 endforeach()
 if(NOT BUILD_TYPE)
   set(BUILD_TYPE Release)
+endif()
+if(NOT DEFINED SHARED)
+  set(SHARED OFF)
 endif()
 
 function(run)
@@ -19,23 +26,72 @@ function(run)
   set(last_output "${out}" PARENT_SCOPE)
 endfunction()
 
+function(fail what)
+  message(FATAL_ERROR "consumer_test.cmake (${MODE}, SHARED=${SHARED}): ${what}")
+endfunction()
+
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 set(consumer_build "${WORK_DIR}/consumer-build")
 set(configure_args -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+if(CXX_COMPILER_LAUNCHER)
+  list(APPEND configure_args -DCMAKE_CXX_COMPILER_LAUNCHER=${CXX_COMPILER_LAUNCHER})
+endif()
 
 if(MODE STREQUAL "find_package")
+  if(NOT INSTALL_FROM)
+    fail("INSTALL_FROM (the tenantai build tree to install) is not set")
+  endif()
   set(prefix "${WORK_DIR}/prefix")
-  run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}" --config ${BUILD_TYPE})
+  run(${CMAKE_COMMAND} --install "${INSTALL_FROM}" --prefix "${prefix}" --config ${BUILD_TYPE})
   run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${consumer_build}" ${configure_args}
       "-DCMAKE_PREFIX_PATH=${prefix}")
+  file(GLOB_RECURSE library "${prefix}/libtenantai.so.${SOVERSION}")
 elseif(MODE STREQUAL "add_subdirectory")
+  # SHARED=ON: the library alone is built (tenantai's tests, examples, benchmarks and tools are
+  # off when it is not the top-level project) and its install rules are kept, so the shared
+  # find_package test can install this very build.
   run(${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${consumer_build}" ${configure_args}
-      "-DTENANTAI_SOURCE_DIR=${SOURCE_DIR}")
+      "-DTENANTAI_SOURCE_DIR=${SOURCE_DIR}" -DBUILD_SHARED_LIBS=${SHARED} -DTENANTAI_INSTALL=${SHARED})
+  set(library "${consumer_build}/tenantai/libtenantai.so.${SOVERSION}")
 else()
-  message(FATAL_ERROR "unknown MODE ${MODE}")
+  fail("unknown MODE ${MODE}")
 endif()
 
 run(${CMAKE_COMMAND} --build "${consumer_build}" --config ${BUILD_TYPE} -j 2)
-run("${consumer_build}/consumer")
+set(consumer "${consumer_build}/consumer")
+
+run(readelf -d "${consumer}")
+set(needed "${last_output}")
+string(REGEX MATCH "NEEDED[^\n]*\\[libtenantai\\.so[^]]*\\]" needs_tenantai "${needed}")
+if(SHARED)
+  if(NOT needs_tenantai MATCHES "\\[libtenantai\\.so\\.${SOVERSION}\\]")
+    fail("the consumer does not need libtenantai.so.${SOVERSION} (SONAME):\n${needed}")
+  endif()
+  foreach(private libsodium libsqlite3 libfmt libgomp)
+    if(needed MATCHES "\\[${private}\\.so")
+      fail("the consumer needs ${private}, a private dependency of tenantai:\n${needed}")
+    endif()
+  endforeach()
+  if(NOT EXISTS "${library}")
+    fail("no libtenantai.so.${SOVERSION} at '${library}'")
+  endif()
+  run(nm -D --defined-only -C "${library}")
+  string(REGEX MATCHALL "[^\n]*faiss::[^\n]*" faiss_exports "${last_output}")
+  if(faiss_exports)
+    list(LENGTH faiss_exports count)
+    list(GET faiss_exports 0 first)
+    fail("${library} exports ${count} FAISS symbols, e.g. ${first}")
+  endif()
+  if(MODE STREQUAL "find_package")
+    file(STRINGS "${consumer_build}/CMakeCache.txt" private_lookups REGEX "^(faiss|fmt|SQLite3)_[A-Z_]*:")
+    if(private_lookups)
+      fail("the shared package config looked up private dependencies: ${private_lookups}")
+    endif()
+  endif()
+elseif(needs_tenantai)
+  fail("a static build produced a consumer that needs a shared tenantai: ${needs_tenantai}")
+endif()
+
+run("${consumer}")
 message(STATUS "${last_output}")

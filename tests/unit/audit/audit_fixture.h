@@ -113,14 +113,14 @@ struct AuditFixture {
 
 // Defines a test case that runs once per storage kind, its body being Fixture::run() of a
 // fixture (an AuditFixture with sealed bodies) bound to that kind.
-#define AUDIT_TEST_ON_BOTH_STORAGES(Fixture, name)                                                   \
+#define AUDIT_TEST_ON_BOTH_STORAGES(Fixture, ...)                                                    \
   namespace {                                                                                        \
   struct Fixture : audit_test::AuditFixture {                                                        \
     using AuditFixture::AuditFixture;                                                                \
     void run();                                                                                      \
   };                                                                                                 \
   }                                                                                                  \
-  TEST_CASE(name) {                                                                                  \
+  TEST_CASE(__VA_ARGS__) {                                                                           \
     const auto kind = GENERATE(audit_test::StorageKind::File, audit_test::StorageKind::Memory);     \
     INFO(audit_test::name_of(kind));                                                                 \
     Fixture(true, {}, kind).run();                                                                   \

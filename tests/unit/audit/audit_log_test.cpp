@@ -50,7 +50,8 @@ AUDIT_TEST_ON_BOTH_STORAGES(ReadsBackOwnEvents, "A tenant reads back its own eve
   CHECK(report->events == 5);
 }
 
-AUDIT_TEST_ON_BOTH_STORAGES(ViewIsolation, "A's view never lists B's events, also under concurrent appends") {
+AUDIT_TEST_ON_BOTH_STORAGES(ViewIsolation, "A's view never lists B's events, also under concurrent appends",
+                            "[concurrency]") {
   const std::vector<std::string> tenants = {"iso-one", "iso-two", "iso-three", "iso-four"};
   std::vector<TenantContext> contexts;
   for (const auto& t : tenants) contexts.push_back(context_for(t));

@@ -131,7 +131,7 @@ TEST_CASE("100 tenants with identical prompts never hit each other's entries in 
   CHECK(own == 50 * kProbes);
 }
 
-TEST_CASE("the canary holds with 8 threads storing and probing concurrently", "[cache][canary][threads]") {
+TEST_CASE("the canary holds with 8 threads storing and probing concurrently", "[cache][canary][threads][concurrency]") {
   Caches c;
   Canaries k;
   std::atomic<int> foreign{0}, own{0}, stray{0}, errors{0};

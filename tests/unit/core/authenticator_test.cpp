@@ -83,7 +83,7 @@ TEST_CASE("add() validates shape and refuses duplicates", "[core][auth]") {
   CHECK(auth.authenticate(key.secret)->tenant() == TenantId("acme"));
 }
 
-TEST_CASE("10,000 keys across 100 tenants, with revocation of every tenth", "[core][auth]") {
+TEST_CASE("10,000 keys across 100 tenants, with revocation of every tenth", "[core][auth][concurrency]") {
   ApiKeyAuthenticator auth;
   std::vector<IssuedKey> keys;
   keys.reserve(10000);

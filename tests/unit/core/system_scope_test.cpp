@@ -67,7 +67,7 @@ TEST_CASE("SystemScope needs an operator", "[core][system_scope]") {
   CHECK_THROWS_AS(SystemScope(recorder, "", "reason"), Error);
 }
 
-TEST_CASE("SystemScope visits are thread-safe and all recorded", "[core][system_scope]") {
+TEST_CASE("SystemScope visits are thread-safe and all recorded", "[core][system_scope][concurrency]") {
   InMemoryAccessRecorder recorder;
   SystemScopeOptions options;
   options.max_visits = 100000;

@@ -54,7 +54,7 @@ TEST_CASE("tenant enumeration needs a SystemScope", "[core][partitions]") {
   CHECK(tenants.size() == 2);
 }
 
-TEST_CASE("concurrent canary writers never see each other's partition", "[core][partitions]") {
+TEST_CASE("concurrent canary writers never see each other's partition", "[core][partitions][concurrency]") {
   TenantPartitions<Bucket> store;
   std::vector<TenantContext> contexts;
   for (int i = 0; i < 50; ++i) contexts.push_back(context_for("tenant-" + std::to_string(i)));

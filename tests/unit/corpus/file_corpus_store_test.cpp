@@ -150,7 +150,7 @@ TEST_CASE("corpus: an unknown format version is refused by name", "[corpus]") {
   CHECK(file_bytes(path) == bytes);  // refused, not rewritten
 }
 
-TEST_CASE("corpus: 8 concurrent writers, every acknowledged document is loaded after a restart", "[corpus]") {
+TEST_CASE("corpus: 8 concurrent writers, every acknowledged document is loaded after a restart", "[corpus][concurrency]") {
   Fixture f;
   f.sealed_tenants = {"t0", "t2"};
   std::vector<std::thread> writers;

@@ -144,7 +144,7 @@ TEST_CASE_METHOD(SealerFixture, "Every unwrap and decrypt is reported for the ri
   }
 }
 
-TEST_CASE_METHOD(SealerFixture, "Concurrent tenants never open each other's canaries") {
+TEST_CASE_METHOD(SealerFixture, "Concurrent tenants never open each other's canaries", "[concurrency]") {
   const std::vector<std::string> tenants = {"t-one", "t-two", "t-three", "t-four"};
   std::vector<TenantContext> contexts;
   for (const auto& t : tenants) contexts.push_back(context_for(t));

@@ -159,7 +159,7 @@ TEST_CASE("router: default adapter, compliance of the adapter's base model, eras
   });
 }
 
-TEST_CASE("router: concurrent routing never hands one tenant's adapter to another") {
+TEST_CASE("router: concurrent routing never hands one tenant's adapter to another", "[concurrency]") {
   ModelRouter router;
   add_catalogue(router);
   constexpr int kTenants = 4;

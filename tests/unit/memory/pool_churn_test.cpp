@@ -95,7 +95,7 @@ TEST_CASE("10,000 tenants churn through 64 handles with bounded fds and nothing 
   CHECK(peak_fds <= baseline + 3 * kHandles + 8);
 }
 
-TEST_CASE("8 threads over 40 tenants and a pool of 8 handles never mix tenants", "[memory][pool][threads]") {
+TEST_CASE("8 threads over 40 tenants and a pool of 8 handles never mix tenants", "[memory][pool][threads][concurrency]") {
   constexpr int kTenants = 40;
   TempDir dir;
   SqliteMemoryOptions o;

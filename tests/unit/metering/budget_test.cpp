@@ -287,7 +287,7 @@ TEST_CASE_METHOD(BudgetFixture, "64 threads racing one tenant never spend past t
   CHECK(spent.spent > kCap - 250);           // … and the budget was actually used up to one call
 }
 
-TEST_CASE_METHOD(BudgetFixture, "tenants' budgets are separate partitions, also under concurrent load", "[metering][budget][isolation]") {
+TEST_CASE_METHOD(BudgetFixture, "tenants' budgets are separate partitions, also under concurrent load", "[metering][budget][isolation][concurrency]") {
   constexpr int kTenants = 8;
   std::vector<TenantContext> contexts;
   for (int i = 0; i < kTenants; ++i) {

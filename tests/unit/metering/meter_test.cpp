@@ -85,7 +85,7 @@ TEST_CASE("unpriced models and malformed events are refused and not recorded", "
 }
 
 TEST_CASE("a tenant-scoped export shows only that tenant's series, also under concurrent load",
-          "[metering][meter][isolation]") {
+          "[metering][meter][isolation][concurrency]") {
   PriceTable table;
   add_prices(table);
   Meter meter(table);

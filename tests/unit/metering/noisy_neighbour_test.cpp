@@ -78,7 +78,7 @@ TEST_CASE("no alert during warm-up or below the minimum rate", "[metering][noisy
   CHECK_THROWS_AS(NoisyNeighbourDetector(bad), Error);
 }
 
-TEST_CASE("one tenant's burst does not move another tenant's rate, also concurrently", "[metering][noisy][isolation]") {
+TEST_CASE("one tenant's burst does not move another tenant's rate, also concurrently", "[metering][noisy][isolation][concurrency]") {
   Alerts alerts;
   NoisyNeighbourDetector detector(alerts.options());
   auto noisy = context_for("noisy");

@@ -102,7 +102,7 @@ TEST_CASE("admit throws RateLimited naming the limit - unknown tenants fail clos
   });
 }
 
-TEST_CASE("one tenant exhausting its limit does not touch another's bucket, also concurrently", "[metering][ratelimit][isolation]") {
+TEST_CASE("one tenant exhausting its limit does not touch another's bucket, also concurrently", "[metering][ratelimit][isolation][concurrency]") {
   TenantTiers t;
   add_tiers(t);
   InMemoryCounterStore store;

@@ -187,7 +187,7 @@ TEST_CASE("a new base version is followed or pinned, and a base that locks a sec
   CHECK(after.text.find("Rule v2.") != std::string::npos);
 }
 
-TEST_CASE("concurrent renders and overlay updates never mix tenants' slot values") {
+TEST_CASE("concurrent renders and overlay updates never mix tenants' slot values", "[concurrency]") {
   PromptRegistry registry;
   (void)registry.publish(support_template());
   constexpr int kTenants = 4;

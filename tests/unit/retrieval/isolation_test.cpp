@@ -105,7 +105,7 @@ TEST_CASE("200 tenants with canaries next to every other tenant's query: no quer
   CHECK(hits_checked == kTenants * 10);
 }
 
-TEST_CASE("canaries never cross under 2 writer and 2 reader threads (writes, upserts, removes, drops)") {
+TEST_CASE("canaries never cross under 2 writer and 2 reader threads (writes, upserts, removes, drops)", "[concurrency]") {
   CanaryWorld world;
   VectorStore store(test::store_options(kDim));
   {

@@ -90,7 +90,7 @@ TEST_CASE("bad input gets the right 4xx JSON error and the server keeps serving"
   server.stop();
 }
 
-TEST_CASE("a slow client is cut off by the read timeout without blocking others", "[server]") {
+TEST_CASE("a slow client is cut off by the read timeout without blocking others", "[server][concurrency]") {
   HttpServer server(small_limits());
   add_echo_routes(server);
   server.start();
@@ -107,7 +107,7 @@ TEST_CASE("a slow client is cut off by the read timeout without blocking others"
   server.stop();
 }
 
-TEST_CASE("graceful stop finishes in-flight requests and then runs shutdown hooks", "[server]") {
+TEST_CASE("graceful stop finishes in-flight requests and then runs shutdown hooks", "[server][concurrency]") {
   HttpServer server;
   std::atomic<bool> handler_started{false};
   server.route("GET", "/slow", [&](const HttpRequest&) {

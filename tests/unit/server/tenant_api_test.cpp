@@ -109,7 +109,7 @@ TEST_CASE("tenant api: each key sees only its own tenant's documents, answers, u
   CHECK(checkpoint["checkpoint"].get<std::string>().find("tenantai.audit/alpha") != std::string::npos);
 }
 
-TEST_CASE("tenant api: bad input gets the right status and the server keeps serving", "[server][api]") {
+TEST_CASE("tenant api: bad input gets the right status and the server keeps serving", "[server][api][concurrency]") {
   Server s;
   const auto admin = fixed_secret("alphaAdmin");
   CHECK(http_call(s.port, "POST", "/v1/query", R"({"query":"x"})").status == 401);  // no key

@@ -298,7 +298,7 @@ TEST_CASE("http leak probe: the real server with one thread is clean and every k
 }
 
 TEST_CASE("http leak probe: the real server with eight threads is clean and every key checks every layer",
-          "[testing][http_leak_probe]") {
+          "[testing][http_leak_probe][concurrency]") {
   RealServer server;
   HttpLeakProbe probe(probe_options(server.port(), 8));
   auto report = probe.run();

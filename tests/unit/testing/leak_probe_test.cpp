@@ -46,7 +46,7 @@ struct PartitionedCache {
 
 }  // namespace
 
-TEST_CASE("leak probe: 50 tenants x 8 threads on the demo configuration, zero crossings in every layer", "[testing][leak_probe]") {
+TEST_CASE("leak probe: 50 tenants x 8 threads on the demo configuration, zero crossings in every layer", "[testing][leak_probe][concurrency]") {
   DemoPlatform demo;
   testing::LeakProbeOptions options;
   options.tenants = 50;

@@ -192,7 +192,7 @@ TEST_CASE("registration rules and erase_tenant") {
   with_tenant(context_for("globex", "admin"), [&](auto scope) { CHECK(scope.view(f.registry.names(scope)).size() == 2); });
 }
 
-TEST_CASE("under concurrent load each tenant's calls reach only its own tool") {
+TEST_CASE("under concurrent load each tenant's calls reach only its own tool", "[concurrency]") {
   Fixture f;
   auto acme = context_for("acme", "a", {}, {"tool:crm.read"});
   auto globex = context_for("globex", "g", {}, {"tool:crm.read"});
