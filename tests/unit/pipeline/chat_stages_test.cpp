@@ -126,7 +126,8 @@ ChatRequest ask(std::string question) {
 }
 
 // The one request-level event of `out`, with the status it must carry.
-const audit::AuditEvent& the_event(const Outcome& out, audit::Operation operation, const std::string& status) {
+// Returns a copy: callers pass temporaries (world.chat(...)).
+audit::AuditEvent the_event(const Outcome& out, audit::Operation operation, const std::string& status) {
   INFO("outcome " << out.code);
   REQUIRE(out.events.size() == 1);
   CHECK(out.events.front().operation == operation);
@@ -151,7 +152,7 @@ TEST_CASE("chat stages: a model answer and both cache hits each append one event
   const std::string question = "When do branches open and close on weekdays?";
 
   const auto first = world.chat(context, ask(question));
-  const auto& infer = the_event(first, audit::Operation::Infer, "ok");
+  const auto infer = the_event(first, audit::Operation::Infer, "ok");
   REQUIRE(first.answer);
   CHECK(first.answer->cache == "miss");
   CHECK(infer.model_id == "echo-small");
@@ -162,7 +163,7 @@ TEST_CASE("chat stages: a model answer and both cache hits each append one event
   CHECK(infer.detail.find("\"cost_micros\"") != std::string::npos);
 
   const auto exact = world.chat(context, ask(question));
-  const auto& exact_event = the_event(exact, audit::Operation::CacheHit, "ok");
+  const auto exact_event = the_event(exact, audit::Operation::CacheHit, "ok");
   REQUIRE(exact.answer);
   CHECK(exact.answer->cache == "exact");
   CHECK(exact_event.detail == "cache=exact");
@@ -171,7 +172,7 @@ TEST_CASE("chat stages: a model answer and both cache hits each append one event
 
   // Same words, other case and punctuation: another exact key, the same embedding.
   const auto semantic = world.chat(context, ask("when do branches open and close on weekdays"));
-  const auto& semantic_event = the_event(semantic, audit::Operation::CacheHit, "ok");
+  const auto semantic_event = the_event(semantic, audit::Operation::CacheHit, "ok");
   REQUIRE(semantic.answer);
   CHECK(semantic.answer->cache == "semantic");
   CHECK(semantic_event.detail == "cache=semantic");
@@ -193,10 +194,10 @@ TEST_CASE("chat stages: every refusal after provisioning appends one event with 
     the_event(world.chat(open, last_from_assistant), audit::Operation::Infer, "InvalidArgument");
     auto no_output = ask("hello");
     no_output.max_tokens = 0;
-    const auto& event = the_event(world.chat(open, no_output), audit::Operation::Infer, "InvalidArgument");
+    const auto event = the_event(world.chat(open, no_output), audit::Operation::Infer, "InvalidArgument");
     CHECK(event.input_digest == sha256_hex("hello"));
     ChatRequest empty;
-    const auto& no_messages = the_event(world.chat(open, empty), audit::Operation::Infer, "InvalidArgument");
+    const auto no_messages = the_event(world.chat(open, empty), audit::Operation::Infer, "InvalidArgument");
     CHECK(no_messages.input_digest.empty());
     CHECK(no_messages.target == "chat");
     CHECK(world.usage(open).requests == 0);
@@ -211,7 +212,7 @@ TEST_CASE("chat stages: every refusal after provisioning appends one event with 
   SECTION("budget exceeded") {
     const auto broke = world.onboard("stages-broke", {.daily = 0});
     const auto out = world.chat(broke, ask("hello"));
-    const auto& event = the_event(out, audit::Operation::Infer, "BudgetExceeded");
+    const auto event = the_event(out, audit::Operation::Infer, "BudgetExceeded");
     CHECK(event.model_id == "echo-small");  // routing ran before the reservation
     CHECK(world.budget_today(broke).reserved == 0);
     CHECK(world.usage(broke).requests == 0);
@@ -219,7 +220,7 @@ TEST_CASE("chat stages: every refusal after provisioning appends one event with 
   SECTION("a session request is audited under its session") {
     auto request = ask("hello");
     request.session = "s-1";
-    const auto& event = the_event(world.chat(open, request), audit::Operation::Infer, "ok");
+    const auto event = the_event(world.chat(open, request), audit::Operation::Infer, "ok");
     CHECK(event.target == "session:s-1");
   }
 }
