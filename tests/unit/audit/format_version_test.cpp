@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "core/durable_file.h"
 #include "audit_fixture.h"
 #include "support/error_code.h"
 
@@ -13,10 +14,6 @@ using tenantai::test_support::code_of;
 
 namespace {
 
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 void write_bytes(const std::filesystem::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
@@ -48,12 +45,12 @@ void write_log(AuditFixture& f) {
 TEST_CASE("New audit files start with a header naming the format version and the tenant") {
   AuditFixture f(false);
   write_log(f);
-  const std::string log = file_bytes(f.root() / "audit" / "tenant-a.log");
+  const std::string log = tenantai::detail::read_file(f.root() / "audit" / "tenant-a.log");
   REQUIRE(log.substr(0, kLogMagic.size()) == kLogMagic);
   CHECK(log[8] == 1);  // format version 1, u16le
   CHECK(log[9] == 0);
   CHECK(log.substr(12, 8) == "tenant-a");
-  CHECK(file_bytes(f.root() / "audit" / "tenant-a.checkpoints").rfind("tenantai.audit.checkpoints 1 tenant-a\nnote ", 0) == 0);
+  CHECK(tenantai::detail::read_file(f.root() / "audit" / "tenant-a.checkpoints").rfind("tenantai.audit.checkpoints 1 tenant-a\nnote ", 0) == 0);
 }
 
 TEST_CASE("An audit file of an unknown format version is refused, naming the file and the versions read") {
@@ -61,8 +58,8 @@ TEST_CASE("An audit file of an unknown format version is refused, naming the fil
   write_log(f);
   const auto log_path = f.root() / "audit" / "tenant-a.log";
   const auto cp_path = f.root() / "audit" / "tenant-a.checkpoints";
-  const std::string log = file_bytes(log_path);
-  const std::string cps = file_bytes(cp_path);
+  const std::string log = tenantai::detail::read_file(log_path);
+  const std::string cps = tenantai::detail::read_file(cp_path);
 
   SECTION("log file") {
     std::string newer = log;
@@ -77,7 +74,7 @@ TEST_CASE("An audit file of an unknown format version is refused, naming the fil
     REQUIRE_FALSE(report.ok());
     CHECK(report.error().code() == ErrorCode::StorageFailure);
     CHECK_THAT(report.error().message(), Catch::Contains(log_path.string()));
-    CHECK(file_bytes(log_path) == newer);  // refused, not rewritten
+    CHECK(tenantai::detail::read_file(log_path) == newer);  // refused, not rewritten
   }
   SECTION("checkpoints file") {
     std::string newer = cps;
@@ -88,7 +85,7 @@ TEST_CASE("An audit file of an unknown format version is refused, naming the fil
     CHECK(e.code() == ErrorCode::StorageFailure);
     CHECK_THAT(e.message(), Catch::Contains(cp_path.string()) && Catch::Contains("format version 12"));
     CHECK(verify_log(f.root() / "audit", TenantId("tenant-a"), f.verifier()).error().code() == ErrorCode::StorageFailure);
-    CHECK(file_bytes(cp_path) == newer);
+    CHECK(tenantai::detail::read_file(cp_path) == newer);
   }
   // Other tenants keep working.
   append_n(*f.log, f.b, 1, "fine");
@@ -100,8 +97,8 @@ TEST_CASE("A format-0 log of the previous release verifies as it is and is upgra
   const auto log_path = f.root() / "audit" / "tenant-a.log";
   const auto cp_path = f.root() / "audit" / "tenant-a.checkpoints";
   // The previous release wrote the same records and notes without the headers.
-  const std::string log = file_bytes(log_path);
-  const std::string cps = file_bytes(cp_path);
+  const std::string log = tenantai::detail::read_file(log_path);
+  const std::string cps = tenantai::detail::read_file(cp_path);
   const std::string v0_log = log.substr(12 + 8);
   const std::string v0_cps = cps.substr(cps.find('\n') + 1);
   REQUIRE(v0_log[0] == 'E');
@@ -113,8 +110,8 @@ TEST_CASE("A format-0 log of the previous release verifies as it is and is upgra
   auto report = verify_log(f.root() / "audit", TenantId("tenant-a"), f.verifier());
   REQUIRE(report.ok());
   CHECK(report->events == 6);
-  CHECK(file_bytes(log_path) == v0_log);
-  CHECK(file_bytes(cp_path) == v0_cps);
+  CHECK(tenantai::detail::read_file(log_path) == v0_log);
+  CHECK(tenantai::detail::read_file(cp_path) == v0_cps);
   const Checkpoint old_cp = report->latest;
 
   // The log opens it, upgrades both files in place (headers in front, bytes unchanged), and the
@@ -125,8 +122,8 @@ TEST_CASE("A format-0 log of the previous release verifies as it is and is upgra
     CHECK(scope.view(f.log->latest_checkpoint(scope)).note == old_cp.note);
     CHECK(scope.release(f.log->read(scope, 0, 10)).size() == 6);
   });
-  CHECK(file_bytes(log_path) == log);
-  CHECK(file_bytes(cp_path) == cps);
+  CHECK(tenantai::detail::read_file(log_path) == log);
+  CHECK(tenantai::detail::read_file(cp_path) == cps);
   append_n(*f.log, f.a, 2, "after");
   const Checkpoint cp = with_tenant(f.a, [&](auto scope) { return scope.release(f.log->checkpoint(scope)); });
   const auto proof = with_tenant(f.a, [&](auto scope) { return scope.release(f.log->prove_consistency(scope, 6, cp.size)); });

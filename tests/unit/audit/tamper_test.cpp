@@ -11,21 +11,6 @@ using namespace audit_test;
 
 namespace {
 
-// Frames of a log file, split by the documented framing: tag, u32le length, payload, 32-byte leaf.
-std::vector<std::string> split(const std::string& bytes) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < bytes.size()) {
-    const std::uint32_t len = static_cast<unsigned char>(bytes[pos + 1]) |
-                              static_cast<unsigned char>(bytes[pos + 2]) << 8 |
-                              static_cast<unsigned char>(bytes[pos + 3]) << 16 |
-                              static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[pos + 4])) << 24;
-    out.push_back(bytes.substr(pos, 1 + 4 + len + 32));
-    pos += out.back().size();
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& frames) {
   std::string out;
   for (const auto& f : frames) out += f;
@@ -43,8 +28,8 @@ TEST_CASE("Tamper test: 10,000 random mutations are all detected at the first ba
   with_tenant(f.b, [&](auto scope) { (void)f.log->checkpoint(scope); });  // writes B's buffered records
   const TenantId tenant("tenant-a");
   const std::string original = f.stored_records(tenant);  // the records, without the file header
-  const auto frames = split(original);
-  const auto foreign = split(f.stored_records(TenantId("tenant-b")));
+  const auto frames = split_frames(original);
+  const auto foreign = split_frames(f.stored_records(TenantId("tenant-b")));
   REQUIRE(frames.size() == kEvents);
   REQUIRE(foreign.size() == kEvents);
   REQUIRE(verify_log_bytes(original, tenant, cp).ok());

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/durable_file.h"
 #include "memory/schema_migrations.h"
 #include "memory/tenant_database.h"
 #include "support/test_auth.h"
@@ -30,10 +31,6 @@ std::string path_of(const TempDir& dir, const char* tenant) {
   return (std::filesystem::path(dir.path()) / SqliteMemoryStore::file_name_for(TenantId(tenant))).string();
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 // One SQL statement's single integer result, on a plain connection.
 std::int64_t query_int(const std::string& path, const char* sql) {
@@ -118,7 +115,7 @@ TEST_CASE("a memory database newer than this build is refused naming the file an
   make_v1_database(dir);
   const std::string path = path_of(dir, "acme");
   set_user_version(path, 7);
-  const std::string before = read_all(path);
+  const std::string before = tenantai::detail::read_file(path);
   SqliteMemoryOptions o;
   o.root_dir = dir.path();
   SqliteMemoryStore store(o);
@@ -130,7 +127,7 @@ TEST_CASE("a memory database newer than this build is refused naming the file an
     CHECK_THAT(e.message(), Catch::Contains(SqliteMemoryStore::file_name_for(TenantId("acme"))));
     CHECK_THAT(e.message(), Catch::Contains("schema version 7, newer than this build's 1"));
   }
-  CHECK(read_all(path) == before);
+  CHECK(tenantai::detail::read_file(path) == before);
 }
 
 TEST_CASE("a memory database with no migration path to this build is refused and left as it is", "[memory][schema]") {
@@ -138,7 +135,7 @@ TEST_CASE("a memory database with no migration path to this build is refused and
   make_v1_database(dir);
   const std::string path = path_of(dir, "acme");
   set_user_version(path, 0);
-  const std::string before = read_all(path);
+  const std::string before = tenantai::detail::read_file(path);
   std::atomic<std::size_t> open{0};
   try {
     mdetail::TenantDatabase db(path, TenantId("acme"), true, false, std::chrono::milliseconds(100), open, kFuturePlan);
@@ -148,7 +145,7 @@ TEST_CASE("a memory database with no migration path to this build is refused and
     CHECK_THAT(e.message(), Catch::Contains(path) && Catch::Contains("schema version 0") &&
                                 Catch::Contains("no migration from version 0"));
   }
-  CHECK(read_all(path) == before);
+  CHECK(tenantai::detail::read_file(path) == before);
   set_user_version(path, 1);
   CHECK(messages_in(dir) == 1);  // the untouched file still opens with this build
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/durable_file.h"
 #include "platform_fixture.h"
 #include "support/error_code.h"
 #include "support/test_auth.h"
@@ -17,10 +18,6 @@ using namespace tenantai;
 
 namespace {
 
-std::string read_all(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void write_all(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -35,11 +32,11 @@ TEST_CASE("signing keys: the audit signer key is versioned; a headerless key loa
   const std::filesystem::path root(dir.path());
   const auto signer = audit::CheckpointSigner::from_seed(std::string(32, '\x07'), "tenantai-audit");
   signer.save((root / "new.key").string());
-  CHECK(read_all(root / "new.key").rfind("tenantai-signing-key 1 alg=ed25519\n", 0) == 0);
+  CHECK(tenantai::detail::read_file(root / "new.key").rfind("tenantai-signing-key 1 alg=ed25519\n", 0) == 0);
   CHECK(audit::CheckpointSigner::load((root / "new.key").string()).verifier_key() == signer.verifier_key());
 
   // The previous release wrote the body line alone.
-  const std::string file = read_all(root / "new.key");
+  const std::string file = tenantai::detail::read_file(root / "new.key");
   write_all(root / "old.key", file.substr(file.find('\n') + 1));
   CHECK(audit::CheckpointSigner::load((root / "old.key").string()).verifier_key() == signer.verifier_key());
 
@@ -61,7 +58,7 @@ TEST_CASE("signing keys: the receipt signer key is versioned; the previous relea
     pipeline::TenantRegistry registry(platform);
     verifier = registry.receipt_verifier_key();
   }
-  CHECK(read_all(key).rfind("tenantai-signing-key 1 alg=ed25519\n", 0) == 0);
+  CHECK(tenantai::detail::read_file(key).rfind("tenantai-signing-key 1 alg=ed25519\n", 0) == 0);
   {
     pipeline::Platform platform(pipeline_test::echo_options(data));
     CHECK(pipeline::TenantRegistry(platform).receipt_verifier_key() == verifier);  // reloaded as the same key
