@@ -93,15 +93,13 @@ ApiKeyDigest ApiKeyAuthenticator::digest(std::string_view secret) const {
 std::string ApiKeyAuthenticator::insert(const ApiKeyDigest& d, Principal principal,
                                         std::optional<std::chrono::system_clock::time_point> expires_at) {
   if (principal.actor.empty()) throw Error(ErrorCode::InvalidArgument, "API key principal needs an actor");
-  if (options_.store->find(d)) throw Error(ErrorCode::AlreadyExists, "this API key is already registered");
   ApiKeyRecord record{random_key_id(), d, std::move(principal), expires_at, false};
   // A key id collision (64 random bits) is retried; a digest already present is an error.
   for (int attempt = 0;; ++attempt) {
     auto stored = options_.store->insert(record);
     if (stored) return record.key_id;
-    if (stored.error().code() != ErrorCode::AlreadyExists || attempt == 3 || options_.store->find(d)) {
-      throw stored.error();
-    }
+    if (stored.error().code() != ErrorCode::AlreadyExists || attempt == 3) throw stored.error();
+    if (options_.store->find(d)) throw Error(ErrorCode::AlreadyExists, "this API key is already registered");
     record.key_id = random_key_id();
   }
 }
