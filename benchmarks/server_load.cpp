@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
     server::HttpServerOptions http_options;
     http_options.threads = 2;
     server::HttpServer http(http_options);
-    server::TenantApi api(http, pipeline, registry, {"", data_dir / "exports"});
+    server::TenantApi api(http, platform, pipeline, registry, {"", data_dir / "exports"});
     http.start();
     const auto port = http.port();
 

@@ -352,7 +352,7 @@ struct Service {
     if (args.demo && api_options.operator_token.empty()) api_options.operator_token = new_request_id();
     operator_token = api_options.operator_token;
     api_options.export_dir = args.data_dir / "exports";
-    api = std::make_unique<server::TenantApi>(http, pipeline, registry, api_options);
+    api = std::make_unique<server::TenantApi>(http, platform, pipeline, registry, api_options);
     if (args.test_slow_route) http.route("POST", "/test/slow", slow_handler);
     http.on_shutdown([] { std::cout << "server stopped; audit logs are checkpointed on shutdown\n"; });
     http.start();

@@ -7,7 +7,7 @@
 
 #include "tenantai/audit/event.h"
 #include "tenantai/pipeline/pipeline.h"
-#include "tenantai/pipeline/platform.h"
+#include "tenantai/pipeline/pipeline_layers.h"
 
 namespace tenantai::pipeline::detail {
 
@@ -19,13 +19,13 @@ namespace tenantai::pipeline::detail {
 //                 for an exception that is not a tenantai::Error), appended and synced best
 //                 effort (the request's own error is what propagates; a failing audit log fails
 //                 the next request).
-// One guard per request, used by the request's thread only; the platform and scope must
+// One guard per request, used by the request's thread only; the layers and scope must
 // outlive it.
 template <typename Tag>
 class ChatAudit {
  public:
-  ChatAudit(Platform& platform, const TenantScope<Tag>& scope, const ChatRequest& request)
-      : platform_(platform), scope_(scope) {
+  ChatAudit(const PipelineLayers& layers, const TenantScope<Tag>& scope, const ChatRequest& request)
+      : layers_(layers), scope_(scope) {
     event_.operation = audit::Operation::Infer;
     event_.target = request.session.empty() ? "chat" : "session:" + request.session;
     if (!request.messages.empty()) event_.input_digest = sha256_hex(request.messages.back().content);
@@ -36,8 +36,8 @@ class ChatAudit {
     if (appended_) return;
     event_.status = failure_;
     try {
-      platform_.audit().append(scope_, event_);
-      platform_.audit().sync(scope_);
+      layers_.audit.append(scope_, event_);
+      layers_.audit.sync(scope_);
     } catch (...) {  // NOLINT(bugprone-empty-catch): the request's own error is what propagates
     }
   }
@@ -69,14 +69,14 @@ class ChatAudit {
     event_.operation = operation;
     event_.output_digest = sha256_hex(answer.text);
     event_.detail = std::move(detail);
-    platform_.audit().append(scope_, event_);
+    layers_.audit.append(scope_, event_);
     appended_ = true;
-    platform_.audit().sync(scope_);
+    layers_.audit.sync(scope_);
     return answer;
   }
 
  private:
-  Platform& platform_;
+  const PipelineLayers& layers_;
   const TenantScope<Tag>& scope_;
   audit::AuditEvent event_;
   std::string failure_ = std::string(to_string(ErrorCode::Internal));

@@ -12,7 +12,7 @@
 
 #include "tenantai/inference/backend.h"
 #include "tenantai/metering/fair_scheduler.h"
-#include "tenantai/pipeline/platform.h"
+#include "tenantai/pipeline/pipeline_layers.h"
 
 namespace tenantai::pipeline::detail {
 
@@ -27,15 +27,15 @@ struct BackendCall {
   std::exception_ptr error;
 };
 
-// Runs `request` on the platform's backend once the fair scheduler grants the scope's tenant a
+// Runs `request` on the layers' backend once the fair scheduler grants the scope's tenant a
 // slot; `input_tokens` is the estimate the scheduler accounts up front, the reported output
 // tokens complete the grant. Throws the scheduler's refusal (RateLimited when the tenant's queue
 // is full), DeadlineExceeded when the request's deadline passes first, or what the backend threw.
 template <typename Tag>
-inference::CompletionResult call_backend(Platform& platform, const TenantScope<Tag>& scope,
+inference::CompletionResult call_backend(const PipelineLayers& layers, const TenantScope<Tag>& scope,
                                          inference::CompletionRequest request, std::int64_t input_tokens) {
   auto call = std::make_shared<BackendCall>();
-  auto* backend = &platform.backend();
+  auto* backend = &layers.backend;
   const auto max_output = static_cast<std::int64_t>(request.params.max_tokens);
   metering::ScheduledJob job(
       input_tokens, max_output,
@@ -64,7 +64,7 @@ inference::CompletionResult call_backend(Platform& platform, const TenantScope<T
         call->done = true;
         call->done_cv.notify_all();
       });
-  auto submitted = platform.scheduler().submit(scope, std::move(job));
+  auto submitted = layers.scheduler.submit(scope, std::move(job));
   if (!submitted) throw submitted.error();
   std::unique_lock lock(call->mutex);
   if (!call->done_cv.wait_until(lock, scope.context().deadline(), [&] { return call->done; })) {

@@ -25,7 +25,7 @@
 #include "tenantai/memory/memory_types.h"
 #include "tenantai/metering/meter.h"
 #include "tenantai/pipeline/pipeline.h"
-#include "tenantai/pipeline/platform.h"
+#include "tenantai/pipeline/pipeline_layers.h"
 #include "tenantai/pipeline/tenant_config.h"
 #include "tenantai/prompt/prompt_registry.h"
 #include "tenantai/tools/tool_registry.h"
@@ -42,25 +42,25 @@ template <typename Tag>
 class ChatFlow {
  public:
   // `call_id` distinguishes this request's budget hold from other calls of the same context.
-  ChatFlow(Platform& platform, const TenantScope<Tag>& scope, const TenantConfig& config, const ChatRequest& request,
+  ChatFlow(const PipelineLayers& layers, const TenantScope<Tag>& scope, const TenantConfig& config, const ChatRequest& request,
            std::string call_id)
-      : platform_(platform),
+      : layers_(layers),
         scope_(scope),
         config_(config),
         request_(request),
-        tokenizer_(platform.backend().tokenizer()),
+        tokenizer_(layers.backend.tokenizer()),
         call_id_(std::move(call_id)),
-        audit_(platform, scope, request) {}
+        audit_(layers, scope, request) {}
 
   ChatAudit<Tag>& audit() noexcept { return audit_; }
 
   // The request's shape and the tenant's size limit (InvalidArgument).
-  void validate() { validate_chat(request_, config_, platform_.options().max_retrieved_passages); }
+  void validate() { validate_chat(request_, config_, layers_.max_retrieved_passages); }
 
   // The rate limiter, charged the tokenizer's count of the messages plus max_tokens (RateLimited).
   void admit() {
     const auto tokens = count_tokens(tokenizer_, request_.messages) + request_.max_tokens;
-    platform_.limiter().admit(scope_, static_cast<std::int64_t>(tokens));
+    layers_.limiter.admit(scope_, static_cast<std::int64_t>(tokens));
   }
 
   // Model, adapter and prompt version (all three part of the cache key and the audit event).
@@ -68,8 +68,8 @@ class ChatFlow {
     inference::RouteRequest wanted;
     wanted.model = request_.model;
     wanted.adapter = request_.adapter;
-    route_ = scope_.view(platform_.router().route(scope_, wanted));
-    prompt_ = scope_.view(platform_.prompts().render(scope_, Platform::kAnswerTemplate));
+    route_ = scope_.view(layers_.router.route(scope_, wanted));
+    prompt_ = scope_.view(layers_.prompts.render(scope_, kAnswerTemplate));
     audit_.set_route(route_.model, prompt_.version_id);
     answer_.request_id = scope_.context().request_id();
     answer_.model = route_.model;
@@ -86,11 +86,11 @@ class ChatFlow {
     }
     cache_key_ = chat_cache_key({scope_.context().tenant(), scope_.context().groups(), route_.model, route_.adapter,
                                  prompt_.version_id, request_.max_tokens, request_.k, request_.messages});
-    auto exact = platform_.response_cache().lookup(scope_, cache_key_->response_key());
+    auto exact = layers_.response_cache.lookup(scope_, cache_key_->response_key());
     if (const auto& value = scope_.view(exact)) return take_cached(*value, "exact");
     if (request_.messages.size() != 1) return false;
-    question_vector_ = embed_text(platform_, scope_, question());
-    auto semantic = platform_.semantic_cache().lookup(scope_, cache_key_->semantic_key(), *question_vector_);
+    question_vector_ = embed_text(layers_, scope_, question());
+    auto semantic = layers_.semantic_cache.lookup(scope_, cache_key_->semantic_key(), *question_vector_);
     if (const auto& hit = scope_.view(semantic)) return take_cached(hit->value, "semantic");
     return false;
   }
@@ -101,7 +101,7 @@ class ChatFlow {
     usage.feature = request_.feature;
     usage.model = route_.model;
     usage.cache_hits = 1;
-    (void)platform_.meter().record(scope_, usage);
+    (void)layers_.meter.record(scope_, usage);
     std::string detail = "cache=" + answer_.cache;
     return audit_.succeed(std::move(answer_), audit::Operation::CacheHit, std::move(detail));
   }
@@ -109,8 +109,8 @@ class ChatFlow {
   // The passages the actor may read (k = 0: none); their ids become the answer's citations.
   void retrieve_passages() {
     if (request_.k == 0) return;
-    if (!question_vector_) question_vector_ = embed_text(platform_, scope_, question());
-    for (auto& passage : retrieve(platform_, scope_, *question_vector_, request_.k, {})) {
+    if (!question_vector_) question_vector_ = embed_text(layers_, scope_, question());
+    for (auto& passage : retrieve(layers_, scope_, *question_vector_, request_.k, {})) {
       answer_.citations.push_back(passage.id);
       context_block_ += fmt::format("[{}] {}\n{}\n\n", passage.id, passage.title, passage.text);
     }
@@ -119,7 +119,7 @@ class ChatFlow {
   // The session's latest messages (none for a stateless request).
   void read_history() {
     if (request_.session.empty()) return;
-    auto history = platform_.memory().messages(scope_, memory_scope(), kHistoryMessages);
+    auto history = layers_.memory.messages(scope_, memory_scope(), kHistoryMessages);
     for (const auto& message : scope_.view(history)) history_.push_back({message.role, message.content});
   }
 
@@ -141,7 +141,7 @@ class ChatFlow {
     estimate.input_tokens = input_estimate_;
     estimate.max_output_tokens = static_cast<std::int64_t>(request_.max_tokens);
     estimate.call_id = call_id_;
-    auto hold = platform_.budgets().hold(scope_, estimate);
+    auto hold = layers_.budgets.hold(scope_, estimate);
     if (!hold) throw hold.error();
     hold_.emplace(std::move(*hold));
     answer_.clamped = hold_->reservation().clamped;
@@ -155,7 +155,7 @@ class ChatFlow {
     call.messages = std::move(messages_);
     call.params.max_tokens = static_cast<std::size_t>(hold_->max_output_tokens());
     call.deadline = scope_.context().deadline();
-    completion_ = call_backend(platform_, scope_, std::move(call), input_estimate_);
+    completion_ = call_backend(layers_, scope_, std::move(call), input_estimate_);
     answer_.text = completion_->text;
     answer_.input_tokens = static_cast<std::int64_t>(completion_->input_tokens);
     answer_.output_tokens = static_cast<std::int64_t>(completion_->output_tokens);
@@ -167,7 +167,7 @@ class ChatFlow {
     for (const auto& call : tools::parse_tool_calls(completion_->text)) {
       ++tool_calls_;
       try {
-        auto result = platform_.tools().invoke(scope_, call);
+        auto result = layers_.tools.invoke(scope_, call);
         answer_.tool_results.push_back(scope_.view(result));
       } catch (const Error&) {
         answer_.refused_tools.push_back(call.tool);
@@ -188,7 +188,7 @@ class ChatFlow {
     usage.retrieval_calls = request_.k > 0 ? 1 : 0;
     usage.tool_calls = tool_calls_;
     usage.time_to_first_token = completion_->time_to_first_token;
-    (void)platform_.meter().record(scope_, usage);
+    (void)layers_.meter.record(scope_, usage);
   }
 
   // Cacheable answers without refused tools, exact and (single-message) semantic; a full cache
@@ -196,9 +196,9 @@ class ChatFlow {
   void store_in_cache() {
     if (!cache_key_ || !answer_.refused_tools.empty()) return;
     const std::string value = answer_to_json(answer_);
-    (void)platform_.response_cache().store(scope_, cache_key_->response_key(), value);
+    (void)layers_.response_cache.store(scope_, cache_key_->response_key(), value);
     if (question_vector_ && request_.messages.size() == 1) {
-      (void)platform_.semantic_cache().store(scope_, cache_key_->semantic_key(), *question_vector_, value);
+      (void)layers_.semantic_cache.store(scope_, cache_key_->semantic_key(), *question_vector_, value);
     }
   }
 
@@ -206,7 +206,7 @@ class ChatFlow {
   void write_memory() {
     if (request_.session.empty()) return;
     const auto question_tokens = static_cast<std::int64_t>(tokenizer_.count(question()));
-    (void)platform_.memory().append_batch(
+    (void)layers_.memory.append_batch(
         scope_, memory_scope(),
         {{"user", question(), question_tokens, 0}, {"assistant", answer_.text, 0, answer_.output_tokens}});
   }
@@ -234,7 +234,7 @@ class ChatFlow {
     return true;
   }
 
-  Platform& platform_;
+  const PipelineLayers& layers_;
   const TenantScope<Tag>& scope_;
   const TenantConfig& config_;
   const ChatRequest& request_;

@@ -49,9 +49,11 @@ std::vector<metering::TierPolicy> default_tiers() {
   return {free_tier, standard, enterprise};
 }
 
+}  // namespace
+
 prompt::BaseTemplate answer_template() {
   prompt::BaseTemplate base;
-  base.name = Platform::kAnswerTemplate;
+  base.name = kAnswerTemplate;
   base.sections = {
       {"identity", "You are the assistant of {company_name}. Answer in a {tone} tone.", false},
       {"isolation",
@@ -70,7 +72,27 @@ prompt::BaseTemplate answer_template() {
   return base;
 }
 
-}  // namespace
+PipelineLayers pipeline_layers(Platform& platform) noexcept {
+  return {platform,
+          platform.audit(),
+          platform.limiter(),
+          platform.budgets(),
+          platform.meter(),
+          platform.scheduler(),
+          platform.backend(),
+          platform.embedder(),
+          platform.router(),
+          platform.prompts(),
+          platform.tools(),
+          platform.corpus(),
+          platform.documents(),
+          platform.vectors(),
+          platform.memory(),
+          platform.response_cache(),
+          platform.semantic_cache(),
+          platform.embedding_cache(),
+          platform.options().max_retrieved_passages};
+}
 
 struct Platform::InferencePool {
   explicit InferencePool(std::size_t threads) : pool(threads) {}

@@ -16,23 +16,23 @@ namespace tenantai::pipeline::detail {
 inline constexpr std::string_view kEmbeddingModel = "tenantai.embedder";
 
 template <typename Tag>
-std::vector<float> embed_text(Platform& platform, const TenantScope<Tag>& scope, const std::string& text) {
-  auto cached = platform.embedding_cache().lookup(scope, kEmbeddingModel, text);
+std::vector<float> embed_text(const PipelineLayers& layers, const TenantScope<Tag>& scope, const std::string& text) {
+  auto cached = layers.embedding_cache.lookup(scope, kEmbeddingModel, text);
   if (scope.view(cached)) return *scope.view(cached);
-  auto vectors = platform.embedder().embed({text});
+  auto vectors = layers.embedder.embed({text});
   if (vectors.size() != 1) throw Error(ErrorCode::Unavailable, "the embedder returned no vector");
-  (void)platform.embedding_cache().store(scope, kEmbeddingModel, text, vectors.front());
+  (void)layers.embedding_cache.store(scope, kEmbeddingModel, text, vectors.front());
   return std::move(vectors.front());
 }
 
 template <typename Tag>
-std::vector<Passage> retrieve(Platform& platform, const TenantScope<Tag>& scope, const std::vector<float>& query,
+std::vector<Passage> retrieve(const PipelineLayers& layers, const TenantScope<Tag>& scope, const std::vector<float>& query,
                               std::size_t k, const retrieval::Filter& filter) {
   if (k == 0) return {};
-  auto hits = platform.vectors().search(scope, query, k, filter);
+  auto hits = layers.vectors.search(scope, query, k, filter);
   std::vector<std::string> ids;
   for (const auto& hit : scope.view(hits)) ids.push_back(hit.id);
-  auto texts = platform.documents().get(scope, ids);
+  auto texts = layers.documents.get(scope, ids);
   std::vector<Passage> out;
   for (const auto& hit : scope.view(hits)) {
     const auto& docs = scope.view(texts);

@@ -16,13 +16,13 @@ nlohmann::json SearchDocumentsTool::invoke(const TenantContext& context, const n
     if (!arguments["k"].is_number_unsigned()) throw Error(ErrorCode::InvalidArgument, "search_docs \"k\" must be a positive integer");
     request.k = arguments["k"].get<std::size_t>();
   }
-  if (request.k == 0 || request.k > platform_.options().max_retrieved_passages) {
+  if (request.k == 0 || request.k > layers_.max_retrieved_passages) {
     throw Error(ErrorCode::InvalidArgument, "search_docs \"k\" must be between 1 and " +
-                                                std::to_string(platform_.options().max_retrieved_passages));
+                                                std::to_string(layers_.max_retrieved_passages));
   }
   // A step of the calling request (its admission, metering and audit event cover it).
   const auto passages = with_tenant(context, [&](auto scope) {
-    return detail::retrieve(platform_, scope, detail::embed_text(platform_, scope, request.text), request.k, {});
+    return detail::retrieve(layers_, scope, detail::embed_text(layers_, scope, request.text), request.k, {});
   });
   nlohmann::json results = nlohmann::json::array();
   for (const auto& passage : passages) {

@@ -169,7 +169,7 @@ class ToolLayer final : public PlatformLayer {
   std::string_view name() const noexcept override { return "tools"; }
   void provision(const TenantContext& tenant, const TenantConfig&, OnboardReport&) override {
     with_tenant(tenant,
-                [&](auto scope) { platform_.tools().add(scope, std::make_shared<SearchDocumentsTool>(platform_)); });
+                [&](auto scope) { platform_.tools().add(scope, std::make_shared<SearchDocumentsTool>(pipeline_layers(platform_))); });
   }
   void erase(const TenantContext& tenant, ErasureSummary& summary) override {
     summary.count("tools", with_tenant(tenant, [&](auto scope) { return platform_.tools().erase_tenant(scope); }));

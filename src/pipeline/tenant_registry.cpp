@@ -14,6 +14,7 @@
 #include "tenantai/core/api_key_authenticator.h"
 #include "tenantai/memory/memory_store.h"
 #include "tenantai/pipeline/pipeline.h"
+#include "tenantai/pipeline/platform.h"
 #include "tenantai/pipeline/search_documents_tool.h"
 
 namespace tenantai::pipeline {
@@ -108,9 +109,24 @@ std::string utc_now(const TimeSource& clock) {
 
 }  // namespace
 
-TenantRegistry::TenantRegistry(Platform& platform)
-    : platform_(platform),
-      signer_(std::make_unique<ReceiptSigner>(platform.options().data_dir / "keys" / "receipt-signer.key")) {}
+RegistryLayers registry_layers(Platform& platform) {
+  return {platform,
+          platform.layers(),
+          platform.tiers(),
+          platform.prices(),
+          platform.api_keys(),
+          platform.key_provider(),
+          platform.sealer(),
+          platform.audit(),
+          platform.clock(),
+          platform.audit_verifier_key(),
+          platform.options().data_dir / "keys" / "receipt-signer.key"};
+}
+
+TenantRegistry::TenantRegistry(RegistryLayers layers)
+    : layers_(std::move(layers)), signer_(std::make_unique<ReceiptSigner>(layers_.receipt_signing_key)) {}
+
+TenantRegistry::TenantRegistry(Platform& platform) : TenantRegistry(registry_layers(platform)) {}
 
 TenantRegistry::~TenantRegistry() = default;
 
@@ -127,7 +143,7 @@ TenantContext TenantRegistry::service_context(const TenantId& tenant, const Tena
   if (requester.tenant() != tenant) {
     throw Error(ErrorCode::IsolationViolation, "a registry operation named a tenant other than the requester's");
   }
-  return platform_.service_context(requester);
+  return layers_.tenants.service_context(requester);
 }
 
 std::mutex& TenantRegistry::lifecycle_mutex(const TenantId& tenant) {
@@ -139,12 +155,12 @@ std::mutex& TenantRegistry::lifecycle_mutex(const TenantId& tenant) {
 
 OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& config) {
   std::lock_guard lifecycle(lifecycle_mutex(config.id));
-  if (platform_.tenant_config(config.id)) {
+  if (layers_.tenants.tenant_config(config.id)) {
     throw Error(ErrorCode::AlreadyExists, fmt::format("tenant '{}' is already provisioned", config.id.str()));
   }
-  auto base_tier = platform_.tiers().find_tier(config.tier);
+  auto base_tier = layers_.tiers.find_tier(config.tier);
   if (!base_tier) throw base_tier.error();
-  if (!platform_.prices().find(config.models.model)) {
+  if (!layers_.prices.find(config.models.model)) {
     throw Error(ErrorCode::InvalidArgument, fmt::format("tenant '{}' names unknown model '{}'", config.id.str(),
                                                         escape_for_message(config.models.model)));
   }
@@ -155,7 +171,7 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
     // The visit itself could not be recorded: the tenant's audit log on disk failed
     // verification. The tenant is provisioned quarantined (its keys answer TenantUnavailable
     // with the reason); nothing of its data is touched, and every other tenant onboards.
-    if ((e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) || platform_.tenant_config(config.id)) {
+    if ((e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) || layers_.tenants.tenant_config(config.id)) {
       throw;
     }
     return onboard_quarantined(config, e);
@@ -164,29 +180,29 @@ OnboardReport TenantRegistry::onboard(SystemScope& system, const TenantConfig& c
 
 OnboardReport TenantRegistry::onboard_quarantined(const TenantConfig& config, const Error& reason) {
   OnboardReport report{config.id, {}, {}, {}, 0, reason.message()};
-  platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
-  platform_.quarantine(config.id, reason);
+  layers_.tenants.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
+  layers_.tenants.quarantine(config.id, reason);
   for (const auto& key : config.api_keys) {
     if (key.secret.empty()) continue;  // nothing to issue a new key for while quarantined
     Principal principal{config.id, key.actor, key.groups, key.capabilities};
-    report.key_ids.push_back(platform_.api_keys().add(key.secret, std::move(principal)));
+    report.key_ids.push_back(layers_.api_keys.add(key.secret, std::move(principal)));
   }
   return report;
 }
 
 OnboardReport TenantRegistry::onboard_visit(SystemScope& system, const TenantConfig& config, OnboardReport& report) {
   return system.visit(config.id, [&](auto scope) {
-    if (platform_.key_provider().destroyed(scope.context())) {
+    if (layers_.key_provider.destroyed(scope.context())) {
       throw Error(ErrorCode::AlreadyExists,
                   fmt::format("tenant id '{}' was offboarded and its key destroyed; tenant ids are never reused",
                               config.id.str()));
     }
-    const TenantContext service = platform_.service_context(scope.context());
+    const TenantContext service = layers_.tenants.service_context(scope.context());
     provision_layers(service, config, report);
     try {
       record_onboarding(service, config, report);
     } catch (...) {
-      rollback_layers(service, config, report, platform_.layers().size());
+      rollback_layers(service, config, report, layers_.layers.size());
       throw;
     }
     return report;
@@ -196,8 +212,8 @@ OnboardReport TenantRegistry::onboard_visit(SystemScope& system, const TenantCon
 // The config first (the layers size their per-tenant partitions from it), then every layer in
 // order; a failure undoes the config and every layer provisioned so far, newest first.
 void TenantRegistry::provision_layers(const TenantContext& tenant, const TenantConfig& config, OnboardReport& report) {
-  platform_.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
-  const auto& layers = platform_.layers();
+  layers_.tenants.set_tenant_config(config.id, std::make_shared<const TenantConfig>(config));
+  const auto& layers = layers_.layers;
   std::size_t provisioned = 0;
   try {
     for (; provisioned < layers.size(); ++provisioned) layers[provisioned]->provision(tenant, config, report);
@@ -211,9 +227,9 @@ void TenantRegistry::provision_layers(const TenantContext& tenant, const TenantC
 // first, then forgets the config: nothing is left half-provisioned.
 void TenantRegistry::rollback_layers(const TenantContext& tenant, const TenantConfig& config,
                                      const OnboardReport& report, std::size_t count) {
-  const auto& layers = platform_.layers();
+  const auto& layers = layers_.layers;
   for (std::size_t i = count; i-- > 0;) layers[i]->rollback(tenant, config, report);
-  platform_.forget_tenant_config(config.id);
+  layers_.tenants.forget_tenant_config(config.id);
 }
 
 // The onboarding event, durable before onboard() returns. A log that fails verification here (a
@@ -227,32 +243,32 @@ void TenantRegistry::record_onboarding(const TenantContext& tenant, const Tenant
     event.detail =
         fmt::format("onboarded tier={} model={} keys={}", config.tier, config.models.model, report.key_ids.size());
     try {
-      platform_.audit().append(scope, std::move(event));
-      platform_.audit().sync(scope);
+      layers_.audit.append(scope, std::move(event));
+      layers_.audit.sync(scope);
     } catch (const Error& e) {
       if (e.code() != ErrorCode::Tampered && e.code() != ErrorCode::StorageFailure) throw;
-      platform_.quarantine(config.id, e);
+      layers_.tenants.quarantine(config.id, e);
       report.quarantined = e.message();
     }
   });
 }
 
 ExportManifest TenantRegistry::export_impl(const TenantContext& context, const std::filesystem::path& directory) {
-  auto config = platform_.tenant_config(context.tenant());
+  auto config = layers_.tenants.tenant_config(context.tenant());
   if (!config) throw config.error();
   const auto service = service_context(context.tenant(), context);
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec) throw Error(ErrorCode::StorageFailure, fmt::format("cannot create {}: {}", directory.string(), ec.message()));
   ExportManifest manifest{context.tenant(), directory, {}, 0, {}};
-  for (const auto& layer : platform_.layers()) layer->export_to(service, manifest);
+  for (const auto& layer : layers_.layers) layer->export_to(service, manifest);
   nlohmann::json json{{"tenant", context.tenant().str()},
-                      {"exported_at", utc_now(platform_.clock())},
+                      {"exported_at", utc_now(layers_.clock)},
                       {"requested_by", context.actor()},
                       {"files", manifest.files},
                       {"audit_size", manifest.audit_size},
                       {"audit_checkpoint", manifest.audit_checkpoint},
-                      {"audit_verifier_key", platform_.audit_verifier_key()}};
+                      {"audit_verifier_key", layers_.audit_verifier_key}};
   tenantai::detail::write_file_atomic(directory / "manifest.json", json.dump(2), 0600);
   return manifest;
 }
@@ -262,9 +278,9 @@ ErasureReceipt TenantRegistry::offboard_impl(const TenantContext& context, const
   auto manifest = export_impl(context, export_directory);
   const auto service = service_context(context.tenant(), context);
   // From here on the tenant's requests fail closed (no config), before anything is erased.
-  platform_.forget_tenant_config(context.tenant());
+  layers_.tenants.forget_tenant_config(context.tenant());
   ErasureSummary summary;
-  const auto& layers = platform_.layers();
+  const auto& layers = layers_.layers;
   for (auto it = layers.rbegin(); it != layers.rend(); ++it) (*it)->erase(service, summary);
   nlohmann::json layers_json = nlohmann::json::object();
   for (const auto& [name, value] : summary.items) {
@@ -277,23 +293,23 @@ ErasureReceipt TenantRegistry::offboard_impl(const TenantContext& context, const
     event.operation = audit::Operation::Erase;
     event.target = "tenant";
     event.detail = "offboarded: " + layers_json.dump();
-    platform_.audit().append(scope, std::move(event));
-    auto checkpoint = scope.view(platform_.audit().checkpoint(scope));
+    layers_.audit.append(scope, std::move(event));
+    auto checkpoint = scope.view(layers_.audit.checkpoint(scope));
     final_checkpoint = checkpoint.note;
     audit_size = checkpoint.size;
   });
   nlohmann::json& layers_out = layers_json;
   // Crypto-shredding last: the erase event above is still sealed with the tenant's key.
-  platform_.sealer().destroy(service);
+  layers_.sealer.destroy(service);
   layers_out["tenant_key"] = "destroyed";
   nlohmann::json body{{"type", "tenantai.erasure-receipt/v1"},
                       {"tenant", context.tenant().str()},
                       {"requested_by", context.actor()},
-                      {"erased_at", utc_now(platform_.clock())},
+                      {"erased_at", utc_now(layers_.clock)},
                       {"layers", layers_out},
                       {"export", {{"directory", export_directory.string()}, {"files", manifest.files}}},
                       {"audit", {{"size", audit_size}, {"checkpoint", final_checkpoint},
-                                 {"verifier_key", platform_.audit_verifier_key()}}}};
+                                 {"verifier_key", layers_.audit_verifier_key}}}};
   ErasureReceipt receipt;
   receipt.json = body.dump();
   receipt.signature = signer_->sign(receipt.json);

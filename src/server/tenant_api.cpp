@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tenantai/audit/event.h"
+#include "tenantai/pipeline/platform.h"
 
 namespace tenantai::server {
 
@@ -83,9 +84,18 @@ bool tokens_equal(std::string_view presented, std::string_view expected) {
 
 }  // namespace
 
+TenantApiLayers tenant_api_layers(pipeline::Platform& platform) {
+  return {platform.authenticator(), platform.meter(),           platform.budgets(),
+          platform.audit(),         platform.access_recorder(), platform.audit_verifier_key()};
+}
+
+TenantApi::TenantApi(HttpServer& server, pipeline::Platform& platform, pipeline::Pipeline& pipeline,
+                     pipeline::TenantRegistry& registry, TenantApiOptions options)
+    : TenantApi(server, pipeline, registry, tenant_api_layers(platform), std::move(options)) {}
+
 TenantApi::TenantApi(HttpServer& server, pipeline::Pipeline& pipeline, pipeline::TenantRegistry& registry,
-                     TenantApiOptions options)
-    : pipeline_(pipeline), platform_(pipeline.platform()), registry_(registry), options_(std::move(options)) {
+                     TenantApiLayers layers, TenantApiOptions options)
+    : pipeline_(pipeline), registry_(registry), layers_(std::move(layers)), options_(std::move(options)) {
   server.route("POST", "/v1/documents", [this](const HttpRequest& r) { return documents(r); });
   server.route("DELETE", "/v1/documents", [this](const HttpRequest& r) { return remove_document(r); });
   server.route("POST", "/v1/query", [this](const HttpRequest& r) { return query(r); });
@@ -103,7 +113,7 @@ TenantApi::TenantApi(HttpServer& server, pipeline::Pipeline& pipeline, pipeline:
 TenantContext TenantApi::authenticate(const HttpRequest& request) const {
   const auto token = request.bearer_token();
   if (token.empty()) throw Error(ErrorCode::Unauthenticated, "missing \"Authorization: Bearer <api key>\" header");
-  auto context = platform_.authenticator().authenticate(token);
+  auto context = layers_.authenticator.authenticate(token);
   if (!context) throw context.error();
   return *context;
 }
@@ -205,8 +215,8 @@ HttpResponse TenantApi::chat(const HttpRequest& request) {
 HttpResponse TenantApi::usage(const HttpRequest& request) {
   const auto context = authenticate(request);
   auto [usage, summary] = with_tenant(context, [&](auto scope) {
-    return std::make_pair(scope.release(platform_.meter().to_json(scope), "http.usage"),
-                          scope.release(platform_.budgets().tenant_summary(scope), "http.budget"));
+    return std::make_pair(scope.release(layers_.meter.to_json(scope), "http.usage"),
+                          scope.release(layers_.budgets.tenant_summary(scope), "http.budget"));
   });
   json out{{"tenant", context.tenant().str()},
            {"usage", usage},
@@ -224,8 +234,8 @@ HttpResponse TenantApi::audit_records(const HttpRequest& request) {
   const auto first = query_number(request, "first", 0);
   const auto count = std::min<std::uint64_t>(query_number(request, "count", 100), options_.max_audit_records);
   auto [records, size] = with_tenant(context, [&](auto scope) {
-    auto size_now = platform_.audit().size(scope);
-    return std::make_pair(scope.release(platform_.audit().read(scope, first, count), "http.audit"), size_now);
+    auto size_now = layers_.audit.size(scope);
+    return std::make_pair(scope.release(layers_.audit.read(scope, first, count), "http.audit"), size_now);
   });
   json events = json::array();
   for (const auto& record : records) {
@@ -240,12 +250,12 @@ HttpResponse TenantApi::audit_records(const HttpRequest& request) {
 HttpResponse TenantApi::audit_checkpoint(const HttpRequest& request) {
   const auto context = authenticate(request);
   auto checkpoint = with_tenant(context, [&](auto scope) {
-    return scope.release(platform_.audit().checkpoint(scope), "http.audit.checkpoint");
+    return scope.release(layers_.audit.checkpoint(scope), "http.audit.checkpoint");
   });
   return HttpResponse::json(200, json{{"tenant", context.tenant().str()},
                                       {"size", checkpoint.size},
                                       {"checkpoint", checkpoint.note},
-                                      {"verifier_key", platform_.audit_verifier_key()}}
+                                      {"verifier_key", layers_.audit_verifier_key}}
                                      .dump());
 }
 
@@ -282,11 +292,11 @@ HttpResponse TenantApi::metrics(const HttpRequest& request) {
   if (options_.operator_token.empty() || !tokens_equal(request.bearer_token(), options_.operator_token)) {
     throw Error(ErrorCode::Unauthenticated, "/metrics needs the operator token");
   }
-  SystemScope system(platform_.access_recorder(), "metrics-scraper", "Prometheus scrape of per-tenant usage counters");
+  SystemScope system(layers_.access_recorder, "metrics-scraper", "Prometheus scrape of per-tenant usage counters");
   HttpResponse response;
   response.status = 200;
   response.content_type = "text/plain; version=0.0.4";
-  response.body = platform_.meter().prometheus(system);
+  response.body = layers_.meter.prometheus(system);
   return response;
 }
 

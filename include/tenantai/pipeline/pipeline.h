@@ -18,7 +18,7 @@
 #include "tenantai/core/scope.h"
 #include "tenantai/inference/backend.h"
 #include "tenantai/metering/price_table.h"
-#include "tenantai/pipeline/platform.h"
+#include "tenantai/pipeline/pipeline_layers.h"
 #include "tenantai/retrieval/document.h"
 #include "tenantai/tools/tool_registry.h"
 
@@ -75,8 +75,8 @@ struct ChatAnswer {
   std::vector<std::string> refused_tools;  // tool calls the model asked for and was refused
 };
 
-// Thread-safe: any number of requests, of any tenants, run concurrently. The platform must
-// outlive the pipeline. Errors are thrown as tenantai::Error, never swallowed:
+// Thread-safe: any number of requests, of any tenants, run concurrently. The layers (the
+// platform's, or a test's) must outlive the pipeline. Errors are thrown as tenantai::Error, never swallowed:
 // NotFound (tenant not provisioned — fail closed), InvalidArgument (malformed or oversize
 // request; the message says which limit), RateLimited, BudgetExceeded, PermissionDenied
 // (another tenant's adapter, a tool the actor may not use when no answer is possible),
@@ -86,7 +86,10 @@ struct ChatAnswer {
 // invalid requests included); a failed request releases its budget reservation.
 class Pipeline {
  public:
-  explicit Pipeline(Platform& platform) : platform_(platform) {}
+  // On the layers given (a unit test's fakes, a host's own wiring).
+  explicit Pipeline(PipelineLayers layers) : layers_(layers) {}
+  // On a platform's own layers (pipeline_layers(platform)).
+  explicit Pipeline(Platform& platform) : Pipeline(pipeline_layers(platform)) {}
 
   // Embeds and stores documents (all validated first, ACL write checks included: a batch with one
   // document the actor may not write writes nothing and throws PermissionDenied). Audited as one
@@ -118,7 +121,7 @@ class Pipeline {
     return scope.bind(chat_impl(scope.context(), request));
   }
 
-  Platform& platform() noexcept { return platform_; }
+  const PipelineLayers& layers() const noexcept { return layers_; }
 
  private:
   std::size_t ingest_impl(const TenantContext& context, const std::vector<IngestDocument>& documents);
@@ -126,7 +129,7 @@ class Pipeline {
   std::vector<Passage> query_impl(const TenantContext& context, const QueryRequest& request);
   ChatAnswer chat_impl(const TenantContext& context, const ChatRequest& request);
 
-  Platform& platform_;
+  PipelineLayers layers_;
   std::atomic<std::uint64_t> next_call_{0};  // distinguishes budget holds of one request context
 };
 

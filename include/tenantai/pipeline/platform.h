@@ -2,7 +2,9 @@
 // corpus and memory sealed with tenant keys; SystemScope visits recorded in the visited tenant's
 // own audit log; docs/architecture.md gives the request order). Every stateful layer is an
 // interface the host may supply in PlatformOptions; each defaults to the embedded
-// implementation under data_dir. The Pipeline and the TenantRegistry work on a Platform.
+// implementation under data_dir. A Pipeline, TenantRegistry and TenantApi each take the
+// narrow set of layers they use (pipeline_layers(), registry_layers(), tenant_api_layers());
+// built on a Platform, they use its own.
 //
 //   PlatformOptions options;
 //   options.data_dir = "/var/lib/tenantai";
@@ -42,7 +44,9 @@
 #include "tenantai/metering/rate_limiter.h"
 #include "tenantai/metering/tiers.h"
 #include "tenantai/pipeline/document_library.h"
+#include "tenantai/pipeline/pipeline_layers.h"
 #include "tenantai/pipeline/tenant_config.h"
+#include "tenantai/pipeline/tenant_directory.h"
 #include "tenantai/pipeline/tenant_layer.h"
 #include "tenantai/prompt/prompt_registry.h"
 #include "tenantai/retrieval/vector_store.h"
@@ -130,10 +134,10 @@ struct QuarantinedTenant {
 // path. Thread-safe: every accessor returns a layer that is itself thread-safe. Destruction
 // waits for running inference jobs, then signs a final checkpoint for every tenant that has a
 // log (graceful shutdown flushes the audit log).
-class Platform {
+class Platform final : public TenantDirectory {
  public:
   explicit Platform(PlatformOptions options);
-  ~Platform();
+  ~Platform() override;
   Platform(const Platform&) = delete;
   Platform& operator=(const Platform&) = delete;
 
@@ -183,11 +187,11 @@ class Platform {
 
   // The onboarding document a tenant was provisioned with (NotFound for an unknown or
   // offboarded tenant: requests of such a tenant fail closed). Thread-safe.
-  Result<std::shared_ptr<const TenantConfig>> tenant_config(const TenantId& tenant) const;
+  Result<std::shared_ptr<const TenantConfig>> tenant_config(const TenantId& tenant) const override;
   // Used by TenantRegistry only. Setting a config claims the tenant for this platform's recorder
   // (AccessRecorder::claim): AlreadyExists when another live platform in the process serves it.
-  void set_tenant_config(const TenantId& tenant, std::shared_ptr<const TenantConfig> config);
-  void forget_tenant_config(const TenantId& tenant);
+  void set_tenant_config(const TenantId& tenant, std::shared_ptr<const TenantConfig> config) override;
+  void forget_tenant_config(const TenantId& tenant) override;
   // Tenants currently provisioned (cross-tenant knowledge: needs a SystemScope).
   std::vector<TenantId> provisioned_tenants(const SystemScope& proof) const;
 
@@ -197,9 +201,9 @@ class Platform {
   // every later one throw TenantUnavailable with the reason, a line on stderr names it, and no
   // other tenant is affected. A missing key (CryptoFailure) is reported as it is and retried on
   // the next call. Concurrent first calls of one tenant wait for one restore. Thread-safe.
-  void ensure_ready(const TenantContext& context);
+  void ensure_ready(const TenantContext& context) override;
   // Quarantines a tenant (used when onboarding finds its state damaged). Thread-safe.
-  void quarantine(const TenantId& tenant, const Error& reason);
+  void quarantine(const TenantId& tenant, const Error& reason) override;
   // Tenants currently quarantined, with reasons (cross-tenant knowledge: needs a SystemScope).
   std::vector<QuarantinedTenant> quarantined_tenants(const SystemScope& proof) const;
 
@@ -213,10 +217,10 @@ class Platform {
   // admin, export, key management, writing any document), for layer operations done on behalf
   // of a request that already proved its authority (the registry's export and offboarding).
   // Refuses a dead system context (PermissionDenied).
-  TenantContext service_context(const TenantContext& requester) const;
+  TenantContext service_context(const TenantContext& requester) const override;
 
   // The name of the system prompt template every tenant's overlay applies to.
-  static constexpr const char* kAnswerTemplate = "tenantai.answer";
+  static constexpr const char* kAnswerTemplate = pipeline::kAnswerTemplate;
 
  private:
   cache::CacheQuota cache_quota_for(const TenantId& tenant) const;

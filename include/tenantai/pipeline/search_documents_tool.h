@@ -6,24 +6,23 @@
 #include <string>
 #include <vector>
 
+#include "tenantai/pipeline/pipeline_layers.h"
 #include "tenantai/tools/tool.h"
 
 namespace tenantai::pipeline {
 
-class Platform;
-
 // Arguments: {"query": "<text>", "k": 1..8 (default 3)}. Output: {"results": [{"id", "title",
 // "score"}]}. Needs capability "tool:search_docs". InvalidArgument for a missing/empty query.
-// Thread-safe; the platform must outlive the tool.
+// Thread-safe; the layers must outlive the tool.
 class SearchDocumentsTool final : public tools::Tool {
  public:
-  explicit SearchDocumentsTool(Platform& platform) : platform_(platform) {}
+  explicit SearchDocumentsTool(PipelineLayers layers) : layers_(layers) {}
   std::string name() const override { return "search_docs"; }
   std::vector<std::string> required_capabilities() const override { return {"tool:search_docs"}; }
   nlohmann::json invoke(const TenantContext& context, const nlohmann::json& arguments) override;
 
  private:
-  Platform& platform_;
+  PipelineLayers layers_;
 };
 
 }  // namespace tenantai::pipeline

@@ -1,4 +1,4 @@
-// TenantRegistry: the tenant lifecycle over the platform's layer list (Platform::layers()).
+// TenantRegistry: the tenant lifecycle over a list of TenantLayers (a platform's: Platform::layers()).
 // Onboarding provisions every layer from one TenantConfig in one call (a failure rolls the
 // layers back in reverse order); offboarding exports everything the tenant owns, erases it from
 // every layer, crypto-shreds its key and returns a signed erasure receipt. docs/offboarding.md
@@ -13,11 +13,43 @@
 
 #include "tenantai/core/scope.h"
 #include "tenantai/core/system_scope.h"
-#include "tenantai/pipeline/platform.h"
+#include "tenantai/audit/audit_log.h"
+#include "tenantai/core/time_source.h"
+#include "tenantai/crypto/envelope_sealer.h"
+#include "tenantai/crypto/key_provider.h"
+#include "tenantai/metering/price_table.h"
+#include "tenantai/metering/tiers.h"
 #include "tenantai/pipeline/tenant_config.h"
+#include "tenantai/pipeline/tenant_directory.h"
 #include "tenantai/pipeline/tenant_layer.h"
 
+namespace tenantai {
+class ApiKeyAuthenticator;  // tenantai/core/api_key_authenticator.h
+}  // namespace tenantai
+
 namespace tenantai::pipeline {
+
+class Platform;
+
+// What the tenant lifecycle works on, by reference: the platform's (registry_layers()), or a
+// unit test's fakes. Whoever fills it keeps every part alive while the registry runs.
+struct RegistryLayers {
+  TenantDirectory& tenants;                                  // configs and quarantine
+  const std::vector<std::shared_ptr<TenantLayer>>& layers;   // in provisioning order
+  const metering::TenantTiers& tiers;                        // a config's tier must exist
+  const metering::PriceTable& prices;                        // and its model
+  ApiKeyAuthenticator& api_keys;                             // keys of a tenant onboarded quarantined
+  crypto::KeyProvider& key_provider;                         // refuses a shredded tenant id
+  crypto::EnvelopeSealer& sealer;                            // crypto-shredding at offboarding
+  audit::AuditLog& audit;                                    // onboarding and erasure events
+  const TimeSource& clock;                                   // manifest and receipt times
+  std::string audit_verifier_key;                            // named in manifests and receipts
+  std::filesystem::path receipt_signing_key;                 // loaded or created (mode 0600)
+};
+
+// The platform's own: its directory, layer list, tiers, prices, keys, sealer, audit log and
+// clock; the receipt key at <data_dir>/keys/receipt-signer.key. Never throws except bad_alloc.
+RegistryLayers registry_layers(Platform& platform);
 
 // Proof of an offboarding, signed with the registry's Ed25519 key.
 struct ErasureReceipt {
@@ -33,12 +65,15 @@ bool verify_erasure_receipt(const ErasureReceipt& receipt);
 inline constexpr std::string_view kExportCapability = "admin:export";
 inline constexpr std::string_view kOffboardCapability = "admin:offboard";
 
-// Thread-safe. The platform must outlive the registry. Onboarding and offboarding of one tenant
+// Thread-safe. The layers (the platform's, or a test's) must outlive the registry. Onboarding and offboarding of one tenant
 // are serialised; requests of a tenant being offboarded fail closed (NotFound) from the moment
 // its config is forgotten, before any data is erased.
 class TenantRegistry {
  public:
-  // Loads or creates the receipt signing key under <data_dir>/keys (StorageFailure naming it).
+  // Loads or creates the receipt signing key at layers.receipt_signing_key (StorageFailure
+  // naming it).
+  explicit TenantRegistry(RegistryLayers layers);
+  // On a platform's own layers (registry_layers(platform)).
   explicit TenantRegistry(Platform& platform);
   ~TenantRegistry();
   TenantRegistry(const TenantRegistry&) = delete;
@@ -87,7 +122,7 @@ class TenantRegistry {
   ErasureReceipt offboard_impl(const TenantContext& context, const std::filesystem::path& export_directory);
   std::mutex& lifecycle_mutex(const TenantId& tenant);
 
-  Platform& platform_;
+  RegistryLayers layers_;
   std::unique_ptr<ReceiptSigner> signer_;
   std::mutex mutexes_guard_;
   std::map<TenantId, std::unique_ptr<std::mutex>> lifecycle_mutexes_;

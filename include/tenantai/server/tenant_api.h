@@ -1,5 +1,6 @@
 // TenantApi: the multi-tenant REST surface over a Pipeline, mounted on an HttpServer. API keys
-// (Authorization: Bearer tai_...) map to tenants through the platform's ApiKeyAuthenticator;
+// (Authorization: Bearer tai_...) map to tenants through the Authenticator (a platform's
+// ApiKeyAuthenticator by default);
 // every route runs in that tenant's branded scope and can only ever see that tenant's data.
 //
 //   POST   /v1/documents          {"documents":[{"id","title","text","acl_groups"}]}
@@ -18,11 +19,34 @@
 #include <filesystem>
 #include <string>
 
+#include "tenantai/audit/audit_log.h"
+#include "tenantai/core/authenticator.h"
+#include "tenantai/core/system_scope.h"
+#include "tenantai/metering/budget.h"
+#include "tenantai/metering/meter.h"
 #include "tenantai/pipeline/pipeline.h"
 #include "tenantai/pipeline/tenant_registry.h"
 #include "tenantai/server/http_server.h"
 
+namespace tenantai::pipeline {
+class Platform;
+}  // namespace tenantai::pipeline
+
 namespace tenantai::server {
+
+// What the routes use besides the Pipeline and the TenantRegistry, by reference: a platform's
+// (tenant_api_layers()), or a unit test's fakes; each must outlive the TenantApi.
+struct TenantApiLayers {
+  Authenticator& authenticator;      // bearer token → tenant context (fails closed)
+  metering::Meter& meter;            // GET /v1/usage, /metrics
+  metering::BudgetManager& budgets;  // GET /v1/usage
+  audit::AuditLog& audit;            // GET /v1/audit, /v1/audit/checkpoint
+  AccessRecorder& access_recorder;   // the /metrics scrape's SystemScope is recorded here
+  std::string audit_verifier_key;    // returned with the checkpoint
+};
+
+// The platform's own. Never throws except std::bad_alloc.
+TenantApiLayers tenant_api_layers(pipeline::Platform& platform);
 
 struct TenantApiOptions {
   // Bearer token that opens /metrics (operator only; empty = /metrics always 401).
@@ -40,7 +64,10 @@ struct TenantApiOptions {
 class TenantApi {
  public:
   TenantApi(HttpServer& server, pipeline::Pipeline& pipeline, pipeline::TenantRegistry& registry,
-            TenantApiOptions options);
+            TenantApiLayers layers, TenantApiOptions options);
+  // On a platform's own layers (tenant_api_layers(platform)).
+  TenantApi(HttpServer& server, pipeline::Platform& platform, pipeline::Pipeline& pipeline,
+            pipeline::TenantRegistry& registry, TenantApiOptions options);
   TenantApi(const TenantApi&) = delete;
   TenantApi& operator=(const TenantApi&) = delete;
 
@@ -58,8 +85,8 @@ class TenantApi {
   HttpResponse metrics(const HttpRequest& request);
 
   pipeline::Pipeline& pipeline_;
-  pipeline::Platform& platform_;
   pipeline::TenantRegistry& registry_;
+  TenantApiLayers layers_;
   TenantApiOptions options_;
 };
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tenantai/pipeline/pipeline.h"
+#include "tenantai/pipeline/platform.h"
 #include "tenantai/pipeline/tenant_registry.h"
 
 namespace tenantai::testing {

@@ -55,7 +55,7 @@ struct Server {
     http_options.max_body_bytes = 64 << 10;
     http_options.read_timeout = std::chrono::milliseconds(500);
     http = std::make_unique<server::HttpServer>(http_options);
-    api = std::make_unique<server::TenantApi>(*http, *pipeline, *registry,
+    api = std::make_unique<server::TenantApi>(*http, *platform, *pipeline, *registry,
                                               server::TenantApiOptions{"op-token", std::filesystem::path(dir.path()) / "exports"});
     http->start();
     port = http->port();

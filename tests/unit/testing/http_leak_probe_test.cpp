@@ -98,7 +98,7 @@ struct RealServer {
     server::HttpServerOptions http_options;
     http_options.threads = 4;
     http = std::make_unique<server::HttpServer>(http_options);
-    api = std::make_unique<server::TenantApi>(*http, *pipeline, *registry,
+    api = std::make_unique<server::TenantApi>(*http, *platform, *pipeline, *registry,
                                               server::TenantApiOptions{"", std::filesystem::path(dir.path()) / "exports"});
     http->start();
   }
