@@ -5,13 +5,15 @@
 //      in memory only (VectorStore upsert + DocumentLibrary put: the peer, what main did before
 //      the corpus existed) vs durable (FileCorpusStore put, group-committed, then the same
 //      in-memory writes). Prints documents/s of each and the ratio (goal: durable >= 0.5x).
-//      The same again with every call into one hot tenant (its writers share group commits).
+//      The same again with every call into one hot tenant (its writers share group commits),
+//      and with --batch documents of one tenant per call (a client's bulk ingest: the batch
+//      shares one commit), in memory vs durable again.
 //   2. Restart: a new store on the same directory. Time to the first exact answer of one
 //      tenant (its journal replayed into a fresh VectorStore, then one query), and the time to
 //      restore every tenant (the whole corpus replayed into the indexes).
 //
 // Flags (defaults in brackets): --documents [1000000] --tenants [10000] --writers [8]
-//   --dim [384] --dir [/tmp] --quick (20,000 documents over 200 tenants)
+//   --batch [32] --dim [384] --dir [/tmp] --quick (20,000 documents over 200 tenants)
 #include <tenantai/core.h>
 #include <tenantai/corpus.h>
 #include <tenantai/pipeline/document_library.h>
@@ -35,7 +37,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 std::map<std::string, std::string> g_flags = {{"documents", "1000000"}, {"tenants", "10000"}, {"writers", "8"},
-                                              {"dim", "384"},           {"dir", "/tmp"}};
+                                              {"batch", "32"},          {"dim", "384"},       {"dir", "/tmp"}};
 long long flag(const char* name) { return std::atoll(g_flags.at(name).c_str()); }
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
@@ -73,10 +75,38 @@ std::vector<std::size_t> tenant_sizes(std::size_t documents, std::size_t tenants
   return out;
 }
 
-struct Work {
-  std::vector<std::pair<std::size_t, std::size_t>> items;  // (tenant, document number) in ingest order
-  std::vector<TenantContext> contexts;
+// One ingest call: `count` documents of one tenant, numbered from `first`.
+struct Call {
+  std::size_t tenant = 0;
+  std::size_t first = 0;
+  std::size_t count = 1;
 };
+
+struct Work {
+  std::vector<Call> items;  // in ingest order
+  std::vector<TenantContext> contexts;
+  std::size_t documents() const {
+    std::size_t n = 0;
+    for (const auto& call : items) n += call.count;
+    return n;
+  }
+};
+
+// The same documents as `work`, `batch` of one tenant per call, calls shuffled.
+Work batched(const Work& work, std::size_t batch, std::mt19937_64& rng) {
+  std::map<std::size_t, std::vector<std::size_t>> by_tenant;
+  for (const auto& call : work.items) by_tenant[call.tenant].push_back(call.first);
+  Work out;
+  out.contexts = work.contexts;
+  for (auto& [tenant, numbers] : by_tenant) {
+    std::sort(numbers.begin(), numbers.end());  // numbers are 0..size-1 of the tenant
+    for (std::size_t i = 0; i < numbers.size(); i += batch) {
+      out.items.push_back({tenant, numbers[i], std::min(batch, numbers.size() - i)});
+    }
+  }
+  std::shuffle(out.items.begin(), out.items.end(), rng);
+  return out;
+}
 
 corpus::CorpusDocument make_document(std::size_t tenant, std::size_t n, std::size_t dim) {
   corpus::CorpusDocument d;
@@ -117,17 +147,20 @@ double ingest(const Work& work, std::size_t dim, std::size_t writers, Indexes& i
   for (std::size_t w = 0; w < writers; ++w) {
     threads.emplace_back([&] {
       for (std::size_t i = next++; i < work.items.size(); i = next++) {
-        const auto [tenant, n] = work.items[i];
-        const auto d = make_document(tenant, n, dim);
-        with_tenant(work.contexts[tenant], [&](auto scope) {
-          if (durable != nullptr) durable->put(scope, {d});
-          if (with_indexes) indexes.put(scope, d);
+        const auto call = work.items[i];
+        std::vector<corpus::CorpusDocument> batch;
+        for (std::size_t n = call.first; n < call.first + call.count; ++n) batch.push_back(make_document(call.tenant, n, dim));
+        with_tenant(work.contexts[call.tenant], [&](auto scope) {
+          if (durable != nullptr) durable->put(scope, batch);
+          if (with_indexes) {
+            for (const auto& d : batch) indexes.put(scope, d);
+          }
         });
       }
     });
   }
   for (auto& t : threads) t.join();
-  return static_cast<double>(work.items.size()) / seconds_since(t0);
+  return static_cast<double>(work.documents()) / seconds_since(t0);
 }
 
 // Replays one tenant's journal into `indexes`; returns its documents.
@@ -155,7 +188,7 @@ int main(int argc, char** argv) {
   for (std::size_t t = 0; t < tenants; ++t) {
     auto key = auth.issue(Principal{TenantId("bench-" + std::to_string(t)), "writer", {}, {}});
     work.contexts.push_back(*auth.authenticate(key.secret, {.request_id = "", .timeout = std::chrono::hours(10)}));
-    for (std::size_t n = 0; n < sizes[t]; ++n) work.items.emplace_back(t, n);
+    for (std::size_t n = 0; n < sizes[t]; ++n) work.items.push_back({t, n, 1});
   }
   std::shuffle(work.items.begin(), work.items.end(), rng);
   std::printf("corpus_bench: %zu documents (1 KB text + %zu-d vector) over %zu tenants (largest %zu), %zu writers, one document per call\n",
@@ -178,7 +211,7 @@ int main(int argc, char** argv) {
   Work hot;
   hot.contexts = work.contexts;
   const std::size_t hot_documents = std::min<std::size_t>(documents, 50'000);
-  for (std::size_t n = 0; n < hot_documents; ++n) hot.items.emplace_back(0, 1'000'000 + n);
+  for (std::size_t n = 0; n < hot_documents; ++n) hot.items.push_back({0, 1'000'000 + n, 1});
   double hot_memory = 0, hot_durable = 0;
   {
     Indexes indexes(dim);
@@ -199,6 +232,21 @@ int main(int argc, char** argv) {
     hot_journal_only = ingest(hot, dim, writers, indexes, &store, /*with_indexes=*/false);
     std::filesystem::remove_all(hot_root);
   }
+  // Bulk ingest: `batch` documents of one tenant per call, the same documents again.
+  const auto batch = static_cast<std::size_t>(std::max(flag("batch"), 1LL));
+  const Work bulk = batched(work, batch, rng);
+  double bulk_memory = 0, bulk_durable = 0;
+  {
+    Indexes indexes(dim);
+    bulk_memory = ingest(bulk, dim, writers, indexes, nullptr);
+  }
+  {
+    Indexes indexes(dim);
+    const auto bulk_root = root / "bulk";
+    corpus::FileCorpusStore store({bulk_root, nullptr, [](const TenantId&) { return false; }});
+    bulk_durable = ingest(bulk, dim, writers, indexes, &store);
+    std::filesystem::remove_all(bulk_root);
+  }
   std::printf("  ingest  in-memory indexes only (peer)        %10.0f docs/s\n", memory_rate);
   std::printf("  ingest  durable corpus + indexes            %10.0f docs/s   %.2fx the in-memory rate (goal >= 0.5x)\n",
               durable_rate, durable_rate / memory_rate);
@@ -207,6 +255,10 @@ int main(int argc, char** argv) {
   std::printf("  ingest  one hot tenant, durable                 %10.0f docs/s   %.2fx (writers share one fdatasync)\n",
               hot_durable, hot_durable / hot_memory);
   std::printf("  ingest  one hot tenant, the journal alone       %10.0f docs/s\n", hot_journal_only);
+  std::printf("  ingest  up to %zu documents of one tenant per call (%zu calls), in-memory (peer) %10.0f docs/s\n", batch,
+              bulk.items.size(), bulk_memory);
+  std::printf("  ingest  up to %zu documents of one tenant per call, durable                      %10.0f docs/s   %.2fx (goal >= 0.5x)\n",
+              batch, bulk_durable, bulk_durable / bulk_memory);
 
   // Restart: a fresh store on the same directory.
   const auto t0 = Clock::now();

@@ -38,8 +38,13 @@ void TenantRows::ensure_words(std::size_t rows) {
 void TenantRows::reserve_more(std::size_t extra) {
   const std::size_t want = size() + extra;
   if (want > block_.capacity()) block_.resize_for(want, size());
-  ids_.reserve(want);
-  extras_.reserve(want);
+  // Geometric growth: reserving exactly `want` would reallocate (and move every id) on each
+  // one-document upsert, quadratic in the tenant's size.
+  if (want > ids_.capacity()) {
+    const std::size_t grown = std::max(want, ids_.capacity() * 2);
+    ids_.reserve(grown);
+    extras_.reserve(grown);
+  }
   index_.reserve(want);
 }
 
