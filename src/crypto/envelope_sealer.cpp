@@ -145,6 +145,37 @@ void EnvelopeSealer::load_locked(const TenantContext& context, TenantKeys& keys)
   keys.loaded = true;
 }
 
+Result<KeyLease> EnvelopeSealer::unwrap_version(const TenantContext& context, const TenantKeys& keys,
+                                                std::uint32_t version) {
+  Result<KeyLease> lease = provider_.unwrap(context, keys.wrapped[version - 1]);
+  if (lease) return lease;
+  const Error& e = lease.error();
+  return Error(e.code(), "keyring " + keyring_path(keyring_dir_, context.tenant()).string() + ", data key version " +
+                             std::to_string(version) + ": " + e.message());
+}
+
+void EnvelopeSealer::verify(const TenantContext& context) {
+  context.check_usable();
+  const TenantId& tenant = context.tenant();
+  auto keys = keys_of(tenant);
+  std::vector<KeyAccessEvent> reports;
+  {
+    std::unique_lock unique(keys->mutex);
+    load_locked(context, *keys);
+    if (keys->destroyed) {
+      throw Error(ErrorCode::CryptoFailure, "the keys of tenant \"" + tenant.str() + "\" were destroyed");
+    }
+    const auto now = options_.clock();
+    for (std::uint32_t version = 1; version <= keys->wrapped.size(); ++version) {
+      Result<KeyLease> lease = unwrap_version(context, *keys, version);
+      if (!lease) throw lease.error();
+      keys->cache[version] = {std::move(lease).value(), now};
+      reports.push_back({KeyAccess::Unwrap, version, {}, {}, true});
+    }
+  }
+  for (const auto& r : reports) report(context, r);
+}
+
 std::string EnvelopeSealer::seal(const TenantContext& context, std::string_view kind, std::string_view object_id,
                                  std::string_view plaintext) {
   context.check_usable();  // a context kept past its SystemScope visit is dead
@@ -182,7 +213,7 @@ std::string EnvelopeSealer::seal(const TenantContext& context, std::string_view 
       }
       version = static_cast<std::uint32_t>(keys->wrapped.size());
       if (usable(version) == nullptr) {
-        Result<KeyLease> lease = provider_.unwrap(context, keys->wrapped[version - 1]);
+        Result<KeyLease> lease = unwrap_version(context, *keys, version);
         if (!lease) throw lease.error();
         keys->cache[version] = {std::move(lease).value(), now};
         reports.push_back({KeyAccess::Unwrap, version, {}, {}, true});
@@ -267,7 +298,7 @@ Result<std::string> EnvelopeSealer::open(const TenantContext& context, std::stri
       }
       it = keys->cache.find(version);
       if (it == keys->cache.end() || now - it->second.unwrapped_at > options_.key_cache_ttl) {
-        Result<KeyLease> lease = provider_.unwrap(context, keys->wrapped[version - 1]);
+        Result<KeyLease> lease = unwrap_version(context, *keys, version);
         if (!lease) return lease.error();
         keys->cache[version] = {std::move(lease).value(), now};
         it = keys->cache.find(version);
@@ -310,8 +341,8 @@ std::uint32_t EnvelopeSealer::rotate(const TenantContext& context) {
     }
     // Unwrap every existing data key first, so a failure leaves the keyring as it was.
     std::vector<KeyLease> plain;
-    for (const auto& w : keys->wrapped) {
-      Result<KeyLease> lease = provider_.unwrap(context, w);
+    for (std::uint32_t existing = 1; existing <= keys->wrapped.size(); ++existing) {
+      Result<KeyLease> lease = unwrap_version(context, *keys, existing);
       if (!lease) throw lease.error();
       plain.push_back(std::move(lease).value());
     }

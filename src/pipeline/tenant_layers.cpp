@@ -45,6 +45,16 @@ class PlatformLayer : public TenantLayer {
   Platform& platform_;
 };
 
+// The tenant's data keys: nothing to provision (created on first seal), shredded by the registry
+// last (after the erase event, which is still sealed with them); verified first, so damaged keys
+// quarantine the tenant naming the keyring before any layer tries to open what they seal.
+class KeyLayer final : public PlatformLayer {
+ public:
+  using PlatformLayer::PlatformLayer;
+  std::string_view name() const noexcept override { return "keys"; }
+  void verify(const TenantContext& tenant) override { platform_.sealer().verify(tenant); }
+};
+
 // The tenant's own tier policy (its quotas, scheduler weight) and the assignment to it.
 class RateLimitLayer final : public PlatformLayer {
  public:
@@ -320,8 +330,9 @@ class AuditLayer final : public PlatformLayer {
 }  // namespace
 
 std::vector<std::shared_ptr<TenantLayer>> builtin_layers(Platform& platform) {
-  return {std::make_shared<RateLimitLayer>(platform), std::make_shared<BudgetLayer>(platform),
-          std::make_shared<RoutingLayer>(platform),   std::make_shared<PromptLayer>(platform),
+  return {std::make_shared<KeyLayer>(platform),       std::make_shared<RateLimitLayer>(platform),
+          std::make_shared<BudgetLayer>(platform),    std::make_shared<RoutingLayer>(platform),
+          std::make_shared<PromptLayer>(platform),
           std::make_shared<CacheLayer>(platform),     std::make_shared<ToolLayer>(platform),
           std::make_shared<ApiKeyLayer>(platform),    std::make_shared<DocumentLayer>(platform),
           std::make_shared<MemoryLayer>(platform),    std::make_shared<UsageLayer>(platform),

@@ -10,7 +10,7 @@ namespace tenantai::pipeline {
 class Platform;
 namespace detail {
 
-// The built-in layers in provisioning order: rate limits, budgets, routing, prompt overlays,
+// The built-in layers in provisioning order: keys, rate limits, budgets, routing, prompt overlays,
 // caches, tools, API keys, documents (corpus + vector store + document library), memory,
 // usage, audit. Each holds a reference to `platform`, which must outlive them.
 std::vector<std::shared_ptr<TenantLayer>> builtin_layers(Platform& platform);

@@ -84,6 +84,13 @@ class EnvelopeSealer final : public Sealer {
   // The key version new seals of the tenant use (0 before the first seal).
   std::uint32_t current_version(const TenantContext& context);
 
+  // Checks the tenant's keys before its first request after a start: reads its keyring and
+  // unwraps every data-key version through the provider (each unwrap reported as usual; the keys
+  // stay cached). Throws StorageFailure (malformed keyring) or Tampered (a wrapped key that does
+  // not open), naming the keyring file; CryptoFailure as the provider reports it (destroyed
+  // keys, a KMS that refuses). A tenant without keys yet passes. Thread-safe.
+  void verify(const TenantContext& context);
+
   // The key version a sealed box names; InvalidArgument if it is not a sealed box,
   // CryptoFailure if it is one of an envelope format this build does not know.
   static Result<std::uint32_t> version_of(std::string_view sealed);
@@ -92,6 +99,8 @@ class EnvelopeSealer final : public Sealer {
   struct TenantKeys;
   std::shared_ptr<TenantKeys> keys_of(const TenantId& tenant);
   void load_locked(const TenantContext& context, TenantKeys& keys);
+  // The provider's unwrap of data key `version`; its error names the keyring file and version.
+  Result<KeyLease> unwrap_version(const TenantContext& context, const TenantKeys& keys, std::uint32_t version);
   void report(const TenantContext& context, const KeyAccessEvent& event);
 
   KeyProvider& provider_;

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -174,4 +176,53 @@ TEST_CASE_METHOD(SealerFixture, "Concurrent tenants never open each other's cana
   CHECK(leaks.load() == 0);
   CHECK(errors.load() == 0);
   CHECK(own_ok.load() == 4 * 200);
+}
+
+TEST_CASE_METHOD(SealerFixture, "verify() checks a tenant's keyring before its first use, naming the file") {
+  sealer.verify(a);  // no keys yet: nothing to check
+  const auto box = sealer.seal(a, "memory", "m1", "hello");
+  (void)sealer.seal(b, "memory", "m1", "hello");
+  const auto keyring = std::filesystem::path(dir.path()) / "keyrings" / "tenant-a.keyring";
+  auto read = [&] {
+    std::ifstream in(keyring, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string good = read();
+  auto restart_with = [&](const std::string& text) {
+    std::ofstream(keyring, std::ios::binary | std::ios::trunc) << text;
+    return std::make_unique<EnvelopeSealer>(keys, std::filesystem::path(dir.path()) / "keyrings", &observer);
+  };
+  auto message_of = [](const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return std::string(to_string(e.code())) + ": " + e.what();
+    }
+    return std::string("no error");
+  };
+
+  SECTION("an intact keyring verifies, unwraps once and keeps the key for the first request") {
+    auto fresh = restart_with(good);
+    const auto unwraps = observer.count("tenant-a", KeyAccess::Unwrap);
+    fresh->verify(a);
+    CHECK(observer.count("tenant-a", KeyAccess::Unwrap) == unwraps + 1);
+    CHECK(fresh->open(a, "memory", "m1", box).value() == "hello");
+    CHECK(observer.count("tenant-a", KeyAccess::Unwrap) == unwraps + 1);  // served from the cache
+  }
+  SECTION("a wrapped key that does not open is Tampered, naming the keyring") {
+    std::string text = good;
+    const auto last = text.find_last_not_of('\n');
+    text[last] = text[last] == '0' ? '1' : '0';
+    auto fresh = restart_with(text);
+    const auto message = message_of([&] { fresh->verify(a); });
+    CHECK(message.rfind("Tampered", 0) == 0);
+    CHECK(message.find("tenant-a.keyring") != std::string::npos);
+    fresh->verify(b);  // the other tenant's keys are untouched
+  }
+  SECTION("a malformed keyring is a StorageFailure, naming the keyring") {
+    auto fresh = restart_with(good + "not a key line\n");
+    const auto message = message_of([&] { fresh->verify(a); });
+    CHECK(message.rfind("StorageFailure", 0) == 0);
+    CHECK(message.find("tenant-a.keyring") != std::string::npos);
+  }
 }

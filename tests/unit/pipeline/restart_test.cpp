@@ -9,9 +9,11 @@
 #include <tenantai/inference/hashing_embedder.h>
 #include <tenantai/pipeline.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 
+#include "core/durable_file.h"
 #include "support/error_code.h"
 #include "platform_fixture.h"
 #include "support/tenant_configs.h"
@@ -207,4 +209,37 @@ TEST_CASE("restart: a damaged memory database quarantines only its tenant", "[pi
     CHECK(std::string(e.what()).find(damaged.filename().string()) != std::string::npos);
   }
   CHECK(second.query("globex", "Admin", "refund policy").find("CANARY-globex-PUBLIC") != std::string::npos);
+}
+
+TEST_CASE("restart: a damaged data-key keyring quarantines only its tenant, naming the file", "[pipeline][restart]") {
+  // acme-bank's corpus is sealed, globex's is clear (only its audit bodies are sealed).
+  const std::string damaged = GENERATE(as<std::string>{}, "acme-bank", "globex");
+  const std::string other = damaged == "acme-bank" ? "globex" : "acme-bank";
+  TempDir dir;
+  const auto data = std::filesystem::path(dir.path()) / "data";
+  {
+    Life first(data);
+    for (const std::string tenant : {"acme-bank", "globex"}) first.ingest(tenant, documents_of(tenant));
+  }
+  const auto keyring = data / "keys" / "data-keys" / (damaged + ".keyring");
+  REQUIRE(std::filesystem::exists(keyring));
+  {
+    // One hex digit of the wrapped data key changes to another hex digit: the file still parses,
+    // the key no longer opens.
+    std::string text = tenantai::detail::read_file(keyring);
+    auto last = text.find_last_not_of("\n");
+    REQUIRE(std::isxdigit(static_cast<unsigned char>(text[last])));
+    text[last] = text[last] == '0' ? '1' : '0';
+    std::ofstream(keyring, std::ios::binary | std::ios::trunc) << text;
+  }
+  Life second(data);
+  try {
+    second.query(damaged, "Admin", "refund policy");
+    FAIL("a tenant whose data key does not open served");
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::TenantUnavailable);
+    CHECK(std::string(e.what()).find(damaged + ".keyring") != std::string::npos);
+  }
+  CHECK(code_of([&] { second.query(damaged, "Teller", "refund policy"); }) == ErrorCode::TenantUnavailable);
+  CHECK(second.query(other, "Admin", "refund policy").find("CANARY-" + other + "-PUBLIC") != std::string::npos);
 }
