@@ -12,6 +12,7 @@
 #include <map>
 
 #include "fake_layers.h"
+#include "recording_layer.h"
 #include "support/error_code.h"
 #include "support/http_client.h"
 
@@ -19,6 +20,7 @@ using namespace tenantai;
 using fake_layers::FakeLayers;
 using tenantai::test_support::code_of;
 using tenantai::test_support::context_for;
+using pipeline_test::RecordingLayer;
 
 namespace {
 
@@ -131,32 +133,6 @@ TEST_CASE("a failing model releases the budget hold and leaves its code in the a
 
 namespace {
 
-// A host layer that records what the registry asked of it; `refuse` makes its provision throw.
-class RecordingLayer final : public pipeline::TenantLayer {
- public:
-  RecordingLayer(std::string name, std::vector<std::string>& journal, bool refuse = false)
-      : name_(std::move(name)), journal_(journal), refuse_(refuse) {}
-  std::string_view name() const noexcept override { return name_; }
-  void provision(const TenantContext&, const pipeline::TenantConfig&, pipeline::OnboardReport&) override {
-    journal_.push_back("provision " + name_);
-    if (refuse_) throw Error(ErrorCode::InvalidArgument, name_ + " refuses");
-  }
-  void rollback(const TenantContext&, const pipeline::TenantConfig&, const pipeline::OnboardReport&) noexcept override {
-    journal_.push_back("rollback " + name_);
-  }
-  void verify(const TenantContext&) override { journal_.push_back("verify " + name_); }
-  void export_to(const TenantContext&, pipeline::ExportManifest&) override { journal_.push_back("export " + name_); }
-  void erase(const TenantContext&, pipeline::ErasureSummary& summary) override {
-    journal_.push_back("erase " + name_);
-    summary.count(name_, 1);
-  }
-
- private:
-  std::string name_;
-  std::vector<std::string>& journal_;
-  bool refuse_;
-};
-
 // The registry's own parts on top of FakeLayers: keys in a temp dir, an API-key registry.
 struct RegistryFakes {
   FakeLayers fakes;
@@ -191,8 +167,9 @@ TEST_CASE("a TenantRegistry on fake layers rolls a refused onboarding back newes
   pipeline::TenantRegistry registry(parts.registry_layers());
   SystemScope system(parts.recorder, "operator", "onboarding test");
   CHECK(code_of([&] { (void)registry.onboard(system, small_config("acme")); }) == ErrorCode::InvalidArgument);
-  CHECK(parts.journal == std::vector<std::string>{"provision first", "provision second", "provision refuser",
-                                                  "rollback refuser", "rollback second", "rollback first"});
+  CHECK(parts.journal == std::vector<std::string>{"first:provision:acme", "second:provision:acme",
+                                                  "refuser:provision:acme", "refuser:rollback:acme",
+                                                  "second:rollback:acme", "first:rollback:acme"});
   CHECK_FALSE(parts.fakes.directory.knows(TenantId("acme")));  // nothing half-provisioned
 }
 
@@ -207,7 +184,8 @@ TEST_CASE("a TenantRegistry on fake layers offboards through every layer in reve
   REQUIRE(parts.fakes.directory.knows(TenantId("acme")));
   parts.journal.clear();
   const auto receipt = registry.offboard(system, TenantId("acme"), parts.fakes.dir.path() + "/export");
-  CHECK(parts.journal == std::vector<std::string>{"export first", "export second", "erase second", "erase first"});
+  CHECK(parts.journal == std::vector<std::string>{"first:export:acme", "second:export:acme", "second:erase:acme",
+                                                  "first:erase:acme"});
   CHECK_FALSE(parts.fakes.directory.knows(TenantId("acme")));
   CHECK(pipeline::verify_erasure_receipt(receipt));
   CHECK(receipt.json.find("\"verifier_key\":\"fake-verifier-key\"") != std::string::npos);

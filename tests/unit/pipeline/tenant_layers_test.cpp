@@ -12,46 +12,14 @@
 #include <vector>
 
 #include "platform_fixture.h"
+#include "recording_layer.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
 using tenantai::test_support::fixed_secret;
+using pipeline_test::RecordingLayer;
 
 namespace {
-
-// Records every lifecycle call it gets into a shared journal, and can be told to fail.
-class RecordingLayer final : public pipeline::TenantLayer {
- public:
-  RecordingLayer(std::string name, std::vector<std::string>& journal, bool fail_provision = false)
-      : name_(std::move(name)), journal_(journal), fail_provision_(fail_provision) {}
-  std::string_view name() const noexcept override { return name_; }
-  void provision(const TenantContext& t, const pipeline::TenantConfig&, pipeline::OnboardReport&) override {
-    note("provision", t);
-    if (fail_provision_) throw Error(ErrorCode::InvalidArgument, name_ + " refuses this tenant");
-  }
-  void rollback(const TenantContext& t, const pipeline::TenantConfig&, const pipeline::OnboardReport&) noexcept override {
-    note("rollback", t);
-  }
-  void export_to(const TenantContext& t, pipeline::ExportManifest& manifest) override {
-    note("export", t);
-    pipeline::write_export_file(manifest, name_ + ".txt", "exported by " + name_ + " for " + t.tenant().str());
-  }
-  void erase(const TenantContext& t, pipeline::ErasureSummary& summary) override {
-    note("erase", t);
-    summary.count(name_, 1);
-  }
-  void verify(const TenantContext& t) override { note("verify", t); }
-
- private:
-  void note(const std::string& what, const TenantContext& t) {
-    std::lock_guard lock(mutex_);
-    journal_.push_back(name_ + ":" + what + ":" + t.tenant().str());
-  }
-  std::string name_;
-  std::vector<std::string>& journal_;
-  bool fail_provision_;
-  std::mutex mutex_;
-};
 
 pipeline::TenantConfig config_of(const std::string& id) {
   pipeline::TenantConfig config{TenantId(id)};
