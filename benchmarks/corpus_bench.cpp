@@ -163,6 +163,25 @@ double ingest(const Work& work, std::size_t dim, std::size_t writers, Indexes& i
   return static_cast<double>(work.documents()) / seconds_since(t0);
 }
 
+// The ingest into fresh indexes only (the peer); documents/s.
+double ingest_in_memory(const Work& work, std::size_t dim, std::size_t writers) {
+  Indexes indexes(dim);
+  return ingest(work, dim, writers, indexes, nullptr);
+}
+
+// The ingest through a fresh FileCorpusStore under `dir` (removed afterwards); documents/s.
+double ingest_durable_in(const std::filesystem::path& dir, const Work& work, std::size_t dim, std::size_t writers,
+                         bool with_indexes = true) {
+  Indexes indexes(dim);
+  double rate = 0;
+  {
+    corpus::FileCorpusStore store({dir, nullptr, [](const TenantId&) { return false; }});
+    rate = ingest(work, dim, writers, indexes, &store, with_indexes);
+  }
+  std::filesystem::remove_all(dir);
+  return rate;
+}
+
 // Replays one tenant's journal into `indexes`; returns its documents.
 std::size_t restore(corpus::CorpusStore& store, const TenantContext& context, Indexes& indexes) {
   return with_tenant(context, [&](auto scope) {
@@ -194,11 +213,7 @@ int main(int argc, char** argv) {
   std::printf("corpus_bench: %zu documents (1 KB text + %zu-d vector) over %zu tenants (largest %zu), %zu writers, one document per call\n",
               documents, dim, tenants, *std::max_element(sizes.begin(), sizes.end()), writers);
 
-  double memory_rate = 0;
-  {
-    Indexes indexes(dim);
-    memory_rate = ingest(work, dim, writers, indexes, nullptr);
-  }
+  const double memory_rate = ingest_in_memory(work, dim, writers);
   double durable_rate = 0;
   {
     Indexes indexes(dim);
@@ -212,41 +227,14 @@ int main(int argc, char** argv) {
   hot.contexts = work.contexts;
   const std::size_t hot_documents = std::min<std::size_t>(documents, 50'000);
   for (std::size_t n = 0; n < hot_documents; ++n) hot.items.push_back({0, 1'000'000 + n, 1});
-  double hot_memory = 0, hot_durable = 0;
-  {
-    Indexes indexes(dim);
-    hot_memory = ingest(hot, dim, writers, indexes, nullptr);
-  }
-  {
-    Indexes indexes(dim);
-    const auto hot_root = root / "hot";
-    corpus::FileCorpusStore store({hot_root, nullptr, [](const TenantId&) { return false; }});
-    hot_durable = ingest(hot, dim, writers, indexes, &store);
-    std::filesystem::remove_all(hot_root);
-  }
-  double hot_journal_only = 0;
-  {
-    Indexes indexes(dim);
-    const auto hot_root = root / "hot-journal";
-    corpus::FileCorpusStore store({hot_root, nullptr, [](const TenantId&) { return false; }});
-    hot_journal_only = ingest(hot, dim, writers, indexes, &store, /*with_indexes=*/false);
-    std::filesystem::remove_all(hot_root);
-  }
+  const double hot_memory = ingest_in_memory(hot, dim, writers);
+  const double hot_durable = ingest_durable_in(root / "hot", hot, dim, writers);
+  const double hot_journal_only = ingest_durable_in(root / "hot-journal", hot, dim, writers, /*with_indexes=*/false);
   // Bulk ingest: `batch` documents of one tenant per call, the same documents again.
   const auto batch = static_cast<std::size_t>(std::max(flag("batch"), 1LL));
   const Work bulk = batched(work, batch, rng);
-  double bulk_memory = 0, bulk_durable = 0;
-  {
-    Indexes indexes(dim);
-    bulk_memory = ingest(bulk, dim, writers, indexes, nullptr);
-  }
-  {
-    Indexes indexes(dim);
-    const auto bulk_root = root / "bulk";
-    corpus::FileCorpusStore store({bulk_root, nullptr, [](const TenantId&) { return false; }});
-    bulk_durable = ingest(bulk, dim, writers, indexes, &store);
-    std::filesystem::remove_all(bulk_root);
-  }
+  const double bulk_memory = ingest_in_memory(bulk, dim, writers);
+  const double bulk_durable = ingest_durable_in(root / "bulk", bulk, dim, writers);
   std::printf("  ingest  in-memory indexes only (peer)        %10.0f docs/s\n", memory_rate);
   std::printf("  ingest  durable corpus + indexes            %10.0f docs/s   %.2fx the in-memory rate (goal >= 0.5x)\n",
               durable_rate, durable_rate / memory_rate);
