@@ -182,6 +182,8 @@ std::optional<RecordHeader> decode_payload(std::string_view in) {
   return h;
 }
 
+std::string leaf_preimage(std::string_view payload) { return std::string(payload); }
+
 void append_frame(std::string& out, char tag, std::string_view payload, const Hash& leaf) {
   out.push_back(tag);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));

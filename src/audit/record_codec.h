@@ -46,6 +46,10 @@ std::string encode_payload(const RecordHeader& header);
 // Parses a payload; nullopt when malformed.
 std::optional<RecordHeader> decode_payload(std::string_view payload);
 
+// The bytes whose leaf_hash() is the record's Merkle leaf (what independent verifiers hash
+// with RFC 6962 / tlog.RecordHash). Format 1: the payload of the full record.
+std::string leaf_preimage(std::string_view payload);
+
 // Appends a frame to `out`.
 void append_frame(std::string& out, char tag, std::string_view payload, const Hash& leaf);
 
