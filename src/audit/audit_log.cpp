@@ -31,12 +31,29 @@ std::uint64_t random_u64() {
   return v;
 }
 
+// Format 2 seals salt || clear body, and the header commits to SHA-256 of that, so an export's
+// event lines can be checked by anyone while the salt keeps the digest from confirming guesses.
+struct SaltedBody {
+  std::string text;
+  Hash digest{};
+};
+SaltedBody salted(std::string_view clear) {
+  SaltedBody out;
+  out.text.resize(detail::kSaltSize);
+  randombytes_buf(out.text.data(), detail::kSaltSize);
+  out.text.append(clear);
+  crypto_hash_sha256(out.digest.data(), reinterpret_cast<const unsigned char*>(out.text.data()), out.text.size());
+  return out;
+}
+
 }  // namespace
 
 AuditLog::AuditLog(std::filesystem::path root, AuditLogOptions options)
     : root_(std::move(root)), options_(std::move(options)) {
   tenantai::detail::ensure_sodium();
-  if (options_.signer == nullptr) throw Error(ErrorCode::InvalidArgument, "AuditLogOptions.signer is required");
+  if (options_.signer == nullptr && !options_.signer_for) {
+    throw Error(ErrorCode::InvalidArgument, "AuditLogOptions.signer or signer_for is required");
+  }
   if (options_.checkpoint_every_events == 0) {
     throw Error(ErrorCode::InvalidArgument, "AuditLogOptions.checkpoint_every_events must be at least 1");
   }
@@ -76,11 +93,12 @@ std::uint64_t AuditLog::append_for(const TenantContext& context, AuditEvent even
   if (event.timestamp == std::chrono::system_clock::time_point{}) event.timestamp = options_.clock();
   const std::uint64_t event_id = next_event_id_.fetch_add(1, std::memory_order_relaxed);
   std::string body = detail::encode_body(event);
-  bool sealed = false;
+  std::optional<Hash> clear_digest;
   if (options_.body_sealer != nullptr) {
     try {
-      body = options_.body_sealer->seal(context, kBodyKind, event_object_id(event_id), body);
-      sealed = true;
+      const SaltedBody clear = salted(body);
+      body = options_.body_sealer->seal(context, kBodyKind, event_object_id(event_id), clear.text);
+      clear_digest = clear.digest;
     } catch (const Error& e) {
       // After crypto-shredding only the record of the destruction itself may be kept in clear.
       if (e.code() != ErrorCode::CryptoFailure || event.operation != Operation::KeyDestroy) throw;
@@ -88,7 +106,7 @@ std::uint64_t AuditLog::append_for(const TenantContext& context, AuditEvent even
   }
   auto log = log_of(context.tenant());
   std::lock_guard lock(log->mutex);
-  return log->append(sealed, to_ms(event.timestamp), event_id, body);
+  return log->append(clear_digest.has_value(), to_ms(event.timestamp), event_id, body, clear_digest);
 }
 
 std::uint64_t AuditLog::append_clear(TenantLog& log, const AuditEvent& event) {
@@ -163,6 +181,22 @@ std::uint64_t AuditLog::size_of(const TenantId& tenant) {
   return log->size();
 }
 
+Result<detail::OpenedBody> AuditLog::open_body(const TenantContext& context, const detail::Frame& f) {
+  const auto& header = f.header;
+  if (!header.sealed) return detail::OpenedBody{std::string(header.body), {}};
+  const std::string where = "audit record " + std::to_string(header.index);
+  if (options_.body_sealer == nullptr) return Error(ErrorCode::CryptoFailure, where + " is sealed but the log has no sealer");
+  auto opened = options_.body_sealer->open(context, kBodyKind, event_object_id(header.event_id), header.body);
+  if (!opened) return opened.error();
+  if (header.format == detail::kLegacyFormat) return detail::OpenedBody{std::move(opened).value(), {}};
+  if (opened->size() < detail::kSaltSize) return Error(ErrorCode::Tampered, where + ": sealed body too short");
+  detail::OpenedBody body{opened->substr(detail::kSaltSize), opened->substr(0, detail::kSaltSize)};
+  if (!detail::body_matches(header, body)) {
+    return Error(ErrorCode::Tampered, where + ": sealed body does not match the digest its header commits to");
+  }
+  return body;
+}
+
 std::vector<AuditRecord> AuditLog::read_for(const TenantContext& context, std::uint64_t first, std::uint64_t count) {
   // An operator's visit reads in full only with the tenant's grant, like operator_read_full.
   require_operator_grant(context, "full read of [" + std::to_string(first) + ", +" + std::to_string(count) + ")");
@@ -179,19 +213,13 @@ std::vector<AuditRecord> AuditLog::read_for(const TenantContext& context, std::u
     r.sealed = header.sealed;
     r.pruned = tag == detail::kPrunedTag;
     if (!r.pruned) {
-      std::string body(header.body);
-      if (header.sealed) {
-        if (options_.body_sealer == nullptr) {
-          throw Error(ErrorCode::CryptoFailure, "audit record " + std::to_string(r.index) + " is sealed but the log has no sealer");
-        }
-        auto opened = options_.body_sealer->open(context, kBodyKind, event_object_id(header.event_id), body);
-        if (!opened && opened.error().code() == ErrorCode::CryptoFailure) {  // key destroyed: unreadable, not altered
-          out.push_back(std::move(r));
-          continue;
-        }
-        body = std::move(opened).value();
+      auto body = open_body(context, f);
+      if (!body && body.error().code() == ErrorCode::CryptoFailure) {  // key destroyed: unreadable, not altered
+        out.push_back(std::move(r));
+        continue;
       }
-      r.event = detail::decode_body(body, header.timestamp_ms);
+      if (!body) throw body.error();
+      r.event = detail::decode_body(body->clear, header.timestamp_ms);
       if (!r.event) throw Error(ErrorCode::Tampered, "audit record " + std::to_string(r.index) + " has a malformed body");
     }
     out.push_back(std::move(r));
@@ -316,13 +344,11 @@ Checkpoint AuditLog::export_for(const TenantContext& context, AuditSink& sink) {
     checkpoints = log->checkpoints();
     bytes = log->read_frames(0, checkpoints.back().size);
   }
-  const detail::EventOpener opener = [&](const detail::Frame& f) -> std::optional<AuditEvent> {
-    if (f.tag != detail::kFullTag) return std::nullopt;
-    if (!f.header.sealed) return detail::clear_event(f);
-    if (options_.body_sealer == nullptr) return std::nullopt;
-    auto body = options_.body_sealer->open(context, kBodyKind, event_object_id(f.header.event_id), f.header.body);
-    if (!body) return std::nullopt;  // e.g. the key was destroyed: the record stays, unreadable
-    return detail::decode_body(*body, f.header.timestamp_ms);
+  const detail::EventOpener opener = [&](const detail::Frame& f) -> std::optional<detail::OpenedBody> {
+    auto body = open_body(context, f);
+    if (body) return std::move(body).value();
+    if (body.error().code() == ErrorCode::CryptoFailure) return std::nullopt;  // e.g. the key was destroyed
+    throw body.error();
   };
   detail::write_bundle(context.tenant(), bytes, checkpoints, opener, sink);
   AuditEvent e;

@@ -1,5 +1,7 @@
 #include "audit/bundle.h"
 
+#include <sodium.h>
+
 #include <nlohmann/json.hpp>
 
 namespace tenantai::audit::detail {
@@ -10,9 +12,60 @@ std::string b64(std::string_view bytes) {
 }
 }  // namespace
 
-std::optional<AuditEvent> clear_event(const Frame& frame) {
+std::optional<OpenedBody> clear_body(const Frame& frame) {
   if (frame.tag != kFullTag || frame.header.sealed) return std::nullopt;
-  return decode_body(frame.header.body, frame.header.timestamp_ms);
+  return OpenedBody{std::string(frame.header.body), {}};
+}
+
+std::optional<std::string> event_line(const TenantId& tenant, std::uint64_t index, const RecordHeader& header,
+                                      const OpenedBody& body) {
+  auto event = decode_body(body.clear, header.timestamp_ms);
+  if (!event) return std::nullopt;
+  std::string line = to_json_line(tenant, index, *event);
+  if (!header.sealed) return line;
+  auto j = nlohmann::ordered_json::parse(line);
+  j["tenantai.record.salt"] = b64(body.salt);
+  j["tenantai.record.body"] = b64(body.clear);
+  return j.dump();
+}
+
+std::optional<std::string> event_line_error(const TenantId& tenant, std::uint64_t index, const RecordHeader& header,
+                                            std::string_view line) {
+  OpenedBody body;
+  if (!header.sealed) {
+    body.clear = std::string(header.body);
+  } else if (header.format == kLegacyFormat) {
+    return std::nullopt;  // a format-1 sealed body commits to nothing readable
+  } else {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    auto field = [&](const char* key) -> std::optional<std::string> {
+      if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return std::nullopt;
+      auto raw = from_base64(j[key].get<std::string>());
+      return raw ? std::optional<std::string>(std::move(raw).value()) : std::nullopt;
+    };
+    auto salt = field("tenantai.record.salt");
+    auto clear = field("tenantai.record.body");
+    if (!salt || !clear) return "lacks the salt and body a sealed record's digest needs";
+    body = {std::move(*clear), std::move(*salt)};
+  }
+  if (!body_matches(header, body)) return "body does not match the digest the record's header commits to";
+  const auto expected = event_line(tenant, index, header, body);
+  if (!expected) return "body is malformed";
+  if (*expected != line) return "differs from the event its record commits to (edited)";
+  return std::nullopt;
+}
+
+bool body_matches(const RecordHeader& header, const OpenedBody& body) {
+  if (header.format == kLegacyFormat) return !header.sealed && header.body == body.clear;
+  Hash digest{};
+  if (!header.sealed) {
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(body.clear.data()), body.clear.size());
+    return digest == header.body_digest;
+  }
+  if (!header.clear_digest || body.salt.size() != kSaltSize) return false;
+  const std::string salted = body.salt + body.clear;
+  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(salted.data()), salted.size());
+  return digest == *header.clear_digest;
 }
 
 void write_bundle(const TenantId& tenant, std::string_view log_bytes, const std::vector<Checkpoint>& checkpoints,
@@ -51,7 +104,7 @@ void write_bundle(const TenantId& tenant, std::string_view log_bytes, const std:
   std::string chunk;
   for (std::uint64_t i = 0; i < size; ++i) {
     const Frame& f = s.frames[i];
-    const std::string_view frame_bytes = log_bytes.substr(f.offset, kFrameOverhead + f.payload.size());
+    const std::string_view frame_bytes = log_bytes.substr(f.offset, f.size());
     chunk += nlohmann::ordered_json({{"type", "record"}, {"index", i}, {"frame", b64(frame_bytes)}}).dump();
     chunk += "\n";
     if (chunk.size() > (1u << 20)) {
@@ -60,13 +113,15 @@ void write_bundle(const TenantId& tenant, std::string_view log_bytes, const std:
     }
   }
   for (std::uint64_t i = 0; i < size; ++i) {
-    if (auto event = open_event(s.frames[i])) {
-      chunk += to_json_line(tenant, i, *event);
-      chunk += "\n";
-      if (chunk.size() > (1u << 20)) {
-        sink.write(chunk);
-        chunk.clear();
-      }
+    const Frame& f = s.frames[i];
+    if (f.tag == kPrunedTag) continue;
+    const auto body = open_event(f);
+    const auto line = body ? event_line(tenant, i, f.header, *body) : std::nullopt;
+    chunk += line ? *line : nlohmann::ordered_json({{"type", "unreadable"}, {"index", i}}).dump();
+    chunk += "\n";
+    if (chunk.size() > (1u << 20)) {
+      sink.write(chunk);
+      chunk.clear();
     }
   }
   sink.write(chunk);

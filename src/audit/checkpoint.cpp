@@ -180,6 +180,18 @@ Checkpoint CheckpointSigner::sign(std::string_view origin, std::uint64_t size, c
   return cp;
 }
 
+crypto::KeyLease CheckpointSigner::derive_key(std::string_view purpose) const {
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  crypto_sign_ed25519_sk_to_seed(seed, secret_);
+  unsigned char out[crypto::KeyLease::kSize];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(purpose.data()), purpose.size(), seed,
+                     sizeof seed);
+  sodium_memzero(seed, sizeof seed);
+  crypto::KeyLease key = crypto::KeyLease::copy_of(out);
+  sodium_memzero(out, sizeof out);
+  return key;
+}
+
 Result<CheckpointVerifier> CheckpointVerifier::parse(std::string_view vkey) {
   detail::ensure_sodium();
   const auto p1 = vkey.find('+');

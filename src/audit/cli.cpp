@@ -129,7 +129,7 @@ int export_command(const std::map<std::string, std::string>& flags, std::ostream
   }
   FileSink sink(need(flags, "out"));
   // Offline export: sealed bodies stay sealed (this tool never holds tenant keys).
-  detail::write_bundle(tenant, log->bytes, log->checkpoints, detail::clear_event, sink);
+  detail::write_bundle(tenant, log->bytes, log->checkpoints, detail::clear_body, sink);
   out << "OK: wrote " << flags.at("out") << " with " << log->checkpoints.back().size << " events\n";
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "audit/record_codec.h"
 
+#include <sodium.h>
+
 #include <cstring>
 
 namespace tenantai::audit::detail {
@@ -150,39 +152,138 @@ std::optional<AuditEvent> decode_body(std::string_view body, std::int64_t timest
   return e;
 }
 
-std::string encode_payload(const RecordHeader& h) {
-  std::string out;
-  out.reserve(32 + h.tenant.size() + h.body.size());
-  out.push_back(1);
-  out.push_back(h.sealed ? 1 : 0);
+namespace {
+
+Hash sha256(std::string_view bytes) noexcept {
+  Hash out{};
+  crypto_hash_sha256(out.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return out;
+}
+
+bool get_hash(std::string_view& in, Hash& out) {
+  std::string_view bytes;
+  if (!get_bytes(in, out.size(), bytes)) return false;
+  std::memcpy(out.data(), bytes.data(), out.size());
+  return true;
+}
+
+void put_hash(std::string& out, const Hash& h) { out.append(reinterpret_cast<const char*>(h.data()), h.size()); }
+
+constexpr unsigned kSealedFlag = 1u;
+constexpr unsigned kClearDigestFlag = 2u;
+
+// The fields every format shares, up to the tenant id; `in` is left after them.
+bool get_common(std::string_view& in, RecordHeader& h, std::uint8_t& flags) {
+  std::uint64_t ts = 0;
+  std::uint16_t tenant_len = 0;
+  if (!get(in, h.format) || !get(in, flags) || !get(in, h.index) || !get(in, ts) || !get(in, h.event_id) ||
+      !get(in, tenant_len) || !get_bytes(in, tenant_len, h.tenant)) {
+    return false;
+  }
+  h.sealed = (flags & kSealedFlag) != 0;
+  h.timestamp_ms = static_cast<std::int64_t>(ts);
+  return true;
+}
+
+void put_common(std::string& out, std::uint8_t format, std::uint8_t flags, const RecordHeader& h) {
+  out.push_back(static_cast<char>(format));
+  out.push_back(static_cast<char>(flags));
   put<std::uint64_t>(out, h.index);
   put<std::uint64_t>(out, static_cast<std::uint64_t>(h.timestamp_ms));
   put<std::uint64_t>(out, h.event_id);
   put<std::uint16_t>(out, static_cast<std::uint16_t>(h.tenant.size()));
   out.append(h.tenant);
+}
+
+std::optional<RecordHeader> decode_legacy(std::string_view in) {
+  RecordHeader h;
+  std::uint8_t flags = 0;
+  std::uint32_t body_len = 0;
+  if (!get_common(in, h, flags) || (flags & ~kSealedFlag) != 0 || !get(in, body_len) ||
+      !get_bytes(in, body_len, h.body) || !in.empty()) {
+    return std::nullopt;
+  }
+  h.body_len = body_len;
+  return h;
+}
+
+std::optional<RecordHeader> decode_v2(std::string_view payload) {
+  RecordHeader h;
+  std::string_view in = payload;
+  std::uint8_t flags = 0;
+  Hash clear{};
+  if (!get_common(in, h, flags) || (flags & ~(kSealedFlag | kClearDigestFlag)) != 0 || !get(in, h.body_len) ||
+      !get_hash(in, h.body_digest) || ((flags & kClearDigestFlag) != 0 && !get_hash(in, clear)) ||
+      !get_hash(in, h.auth)) {
+    return std::nullopt;
+  }
+  if ((flags & kClearDigestFlag) != 0) {
+    if (!h.sealed) return std::nullopt;  // only a sealed body has a clear digest
+    h.clear_digest = clear;
+  }
+  h.header_bytes = payload.substr(0, payload.size() - in.size());
+  if (!in.empty() && in.size() != h.body_len) return std::nullopt;  // a body is whole or absent
+  h.body = in;
+  return h;
+}
+
+}  // namespace
+
+std::string encode_payload(const RecordHeader& h) {
+  std::string out;
+  out.reserve(32 + h.tenant.size() + h.body.size());
+  put_common(out, kLegacyFormat, h.sealed ? kSealedFlag : 0u, h);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(h.body.size()));
   out.append(h.body);
   return out;
 }
 
 std::optional<RecordHeader> decode_payload(std::string_view in) {
-  RecordHeader h;
-  std::uint8_t format = 0;
-  std::uint8_t flags = 0;
-  std::uint64_t ts = 0;
-  std::uint16_t tenant_len = 0;
-  std::uint32_t body_len = 0;
-  if (!get(in, format) || format != 1 || !get(in, flags) || (flags & ~1u) != 0 || !get(in, h.index) || !get(in, ts) ||
-      !get(in, h.event_id) || !get(in, tenant_len) || !get_bytes(in, tenant_len, h.tenant) || !get(in, body_len) ||
-      !get_bytes(in, body_len, h.body) || !in.empty()) {
-    return std::nullopt;
-  }
-  h.sealed = (flags & 1u) != 0;
-  h.timestamp_ms = static_cast<std::int64_t>(ts);
-  return h;
+  if (in.empty()) return std::nullopt;
+  if (static_cast<std::uint8_t>(in[0]) == kLegacyFormat) return decode_legacy(in);
+  if (static_cast<std::uint8_t>(in[0]) == kRecordFormat) return decode_v2(in);
+  return std::nullopt;
 }
 
-std::string leaf_preimage(std::string_view payload) { return std::string(payload); }
+Hash record_auth(const crypto::KeyLease& key, std::string_view header_before_auth) noexcept {
+  Hash out{};
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(header_before_auth.data()),
+                     header_before_auth.size(), key.data(), key.size());
+  return out;
+}
+
+bool authentic(const RecordHeader& h, const crypto::KeyLease& key) noexcept {
+  if (h.format != kRecordFormat || h.header_bytes.size() < 32) return false;
+  const Hash expected = record_auth(key, h.header_bytes.substr(0, h.header_bytes.size() - 32));
+  return sodium_memcmp(expected.data(), h.auth.data(), expected.size()) == 0;
+}
+
+std::string encode_record(const RecordHeader& h, const crypto::KeyLease& key) {
+  std::string out;
+  out.reserve(128 + h.tenant.size() + h.body.size());
+  const std::uint8_t flags = static_cast<std::uint8_t>((h.sealed ? kSealedFlag : 0u) |
+                                                       (h.clear_digest ? kClearDigestFlag : 0u));
+  put_common(out, kRecordFormat, flags, h);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(h.body.size()));
+  put_hash(out, sha256(h.body));
+  if (h.clear_digest) put_hash(out, *h.clear_digest);
+  put_hash(out, record_auth(key, out));
+  out.append(h.body);
+  return out;
+}
+
+std::string pruned_payload(const RecordHeader& h) {
+  if (h.format == kRecordFormat) return std::string(h.header_bytes);
+  RecordHeader legacy = h;
+  legacy.body = {};
+  return encode_payload(legacy);
+}
+
+std::string leaf_preimage(std::string_view payload) {
+  const auto header = decode_payload(payload);
+  if (!header) return {};
+  return std::string(header->format == kRecordFormat ? header->header_bytes : payload);
+}
 
 void append_frame(std::string& out, char tag, std::string_view payload, const Hash& leaf) {
   out.push_back(tag);
@@ -217,6 +318,27 @@ FrameExtent frame_extent(std::string_view bytes) {
   return x;
 }
 
+namespace {
+
+// What is wrong with a decoded frame's hashes, if anything.
+std::optional<std::string> integrity_error(char tag, std::string_view payload, const Hash& stored_leaf,
+                                           const RecordHeader& h) {
+  const bool pruned = tag == kPrunedTag;
+  if (h.format == kLegacyFormat) {
+    if (!pruned && leaf_hash(payload) != stored_leaf) return "stored bytes do not match the record's leaf hash";
+    if (pruned && !h.body.empty()) return "pruned record still has a body";
+    return std::nullopt;
+  }
+  if (leaf_hash(h.header_bytes) != stored_leaf) return "stored header does not match the record's leaf hash";
+  if (pruned != h.body.empty() && h.body_len > 0) {
+    return pruned ? "pruned record still has a body" : "record lost its body without being pruned";
+  }
+  if (!pruned && sha256(h.body) != h.body_digest) return "stored body does not match the digest its header commits to";
+  return std::nullopt;
+}
+
+}  // namespace
+
 void Scanner::fail(const std::string& why) {
   if (failed()) return;
   scan_.error_index = scan_.leaves.size();
@@ -239,9 +361,9 @@ std::optional<Frame> Scanner::add(std::string_view bytes, std::uint64_t offset) 
   f.offset = offset;
   f.payload = bytes.substr(5, bytes.size() - kFrameOverhead);
   std::memcpy(f.leaf.data(), bytes.data() + 5 + f.payload.size(), 32);
-  if (!f.payload.empty() && f.payload[0] != 1) {
+  if (!f.payload.empty() && f.payload[0] != kLegacyFormat && f.payload[0] != kRecordFormat) {
     fail("record format version " + std::to_string(static_cast<unsigned char>(f.payload[0])) +
-         " is not supported (this build reads version 1)");
+         " is not supported (this build reads versions 1 and 2)");
     return std::nullopt;
   }
   auto header = decode_payload(f.payload);
@@ -249,12 +371,8 @@ std::optional<Frame> Scanner::add(std::string_view bytes, std::uint64_t offset) 
     fail("malformed record");
     return std::nullopt;
   }
-  if (f.tag == kFullTag && leaf_hash(f.payload) != f.leaf) {
-    fail("stored bytes do not match the record's leaf hash");
-    return std::nullopt;
-  }
-  if (f.tag == kPrunedTag && !header->body.empty()) {
-    fail("pruned record still has a body");
+  if (auto why = integrity_error(f.tag, f.payload, f.leaf, *header)) {
+    fail(*why);
     return std::nullopt;
   }
   if (header->index != scan_.leaves.size()) {

@@ -19,8 +19,10 @@ std::optional<std::int64_t> parse_grant_expiry(std::string_view detail) {
 AuditLog::TenantLog::TenantLog(LogStorage& storage, const TenantId& tenant, const AuditLogOptions& options)
     : tenant_(tenant), options_(options), streams_(storage.open(tenant, OpenMode::ReadWrite)) {
   try {
+    load_keys();
     recover();
     load_checkpoints();  // refuses a log that ends before its checkpoint, before anything is cut
+    check_tail_authentic(checkpoints_.empty() ? 0 : checkpoints_.back().size);
     if (torn_) streams_->truncate_records(stored_);  // a crash mid-append: back to the last complete record
     derive_grants(checkpoints_.empty() ? 0 : checkpoints_.back().size);
   } catch (const Error& e) {
@@ -44,11 +46,19 @@ void AuditLog::TenantLog::refuse(const std::string& why) const {
                                        "\" failed verification: " + why);
 }
 
+void AuditLog::TenantLog::load_keys() {
+  signer_ = options_.signer_for ? options_.signer_for(tenant_)
+                                : std::shared_ptr<const CheckpointSigner>(options_.signer, [](const CheckpointSigner*) {});
+  if (!signer_) throw Error(ErrorCode::CryptoFailure, "no audit signing key for tenant \"" + tenant_.str() + "\"");
+  record_key_ = signer_->derive_key("tenantai/audit/record-auth/v1\n" + origin_for(tenant_));
+}
+
 void AuditLog::TenantLog::recover() {
   detail::Scanner scanner(tenant_.view(), false);
   const RecordScan stored = streams_->scan_records([&](std::string_view frame) {
     const auto f = scanner.add(frame);
     if (!f) return false;
+    authentic_.push_back(detail::authentic(f->header, *record_key_));
     frontier_.append(f->leaf);
     remember_grant(*f);
     return true;
@@ -60,11 +70,30 @@ void AuditLog::TenantLog::recover() {
   torn_ = stored.torn;
 }
 
+void AuditLog::TenantLog::check_tail_authentic(std::uint64_t trusted_size) const {
+  for (std::uint64_t i = trusted_size; i < authentic_.size(); ++i) {
+    if (authentic_[i]) continue;
+    throw Error(ErrorCode::Tampered, "audit log " + streams_->records_name() + " of tenant \"" + tenant_.str() +
+                                         "\": first bad index " + std::to_string(i) + ": record after the last trusted checkpoint (size " +
+                                         std::to_string(trusted_size) + ") carries no valid authenticator of this log's key "
+                                         "(appended or rewritten outside the log); not signed");
+  }
+}
+
 void AuditLog::TenantLog::load_checkpoints() {
   const CheckpointScan stored = streams_->read_checkpoints();
-  auto verifier = CheckpointVerifier::parse(options_.signer->verifier_key());
+  std::vector<CheckpointVerifier> verifiers{CheckpointVerifier::parse(signer_->verifier_key()).value()};
+  for (const std::string& key : options_.previous_verifier_keys) {
+    auto previous = CheckpointVerifier::parse(key);
+    if (!previous) throw previous.error();
+    verifiers.push_back(std::move(previous).value());
+  }
   for (const std::string& note : stored.notes) {
-    auto cp = verifier->verify(note, origin_for(tenant_));
+    Result<Checkpoint> cp = Error(ErrorCode::Tampered, "no signature by a trusted key");
+    for (const auto& verifier : verifiers) {
+      cp = verifier.verify(note, origin_for(tenant_));
+      if (cp) break;
+    }
     if (!cp) {
       throw Error(ErrorCode::Tampered, "checkpoint " + std::to_string(checkpoints_.size()) + " in " +
                                            streams_->checkpoints_name() + ": " + cp.error().message());
@@ -80,7 +109,8 @@ void AuditLog::TenantLog::load_checkpoints() {
                                            std::to_string(latest.size));
     }
     if (root_of(leaves_.data(), latest.size) != latest.root) {
-      throw Error(ErrorCode::Tampered, "audit log " + streams_->records_name() +
+      throw Error(ErrorCode::Tampered, "audit log " + streams_->records_name() + " of tenant \"" + tenant_.str() +
+                                           "\": first bad index " + std::to_string(first_unmatched_index()) +
                                            ": records do not match the signed checkpoint of size " +
                                            std::to_string(latest.size));
     }
@@ -88,6 +118,21 @@ void AuditLog::TenantLog::load_checkpoints() {
   } else {
     since_checkpoint_ = leaves_.size();
   }
+}
+
+std::uint64_t AuditLog::TenantLog::first_unmatched_index() const {
+  MerkleFrontier frontier;
+  std::uint64_t good = 0;
+  std::size_t next = 0;
+  for (std::uint64_t i = 0; i < leaves_.size() && next < checkpoints_.size(); ++i) {
+    frontier.append(leaves_[i]);
+    while (next < checkpoints_.size() && checkpoints_[next].size == i + 1) {
+      if (frontier.root() != checkpoints_[next].root) return good;
+      good = i + 1;
+      ++next;
+    }
+  }
+  return good;
 }
 
 void AuditLog::TenantLog::remember_grant(const detail::Frame& frame) {
@@ -112,7 +157,7 @@ void AuditLog::TenantLog::derive_grants(std::uint64_t covered) {
 }
 
 std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms, std::uint64_t event_id,
-                                          std::string_view body) {
+                                          std::string_view body, std::optional<Hash> clear_digest) {
   check_usable();
   const std::uint64_t index = leaves_.size();
   detail::RecordHeader h;
@@ -122,8 +167,9 @@ std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms
   h.event_id = event_id;
   h.tenant = tenant_.view();
   h.body = body;
-  const std::string payload = detail::encode_payload(h);
-  const Hash leaf = leaf_hash(payload);
+  h.clear_digest = clear_digest;
+  const std::string payload = detail::encode_record(h, *record_key_);
+  const Hash leaf = leaf_hash(std::string_view(payload).substr(0, payload.size() - body.size()));
   const std::size_t before = pending_.size();
   detail::append_frame(pending_, detail::kFullTag, payload, leaf);
   pending_sizes_.push_back(static_cast<std::uint32_t>(pending_.size() - before));
@@ -151,7 +197,7 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
   if (!checkpoints_.empty() && checkpoints_.back().size == leaves_.size()) return checkpoints_.back();
   flush_locked();
   streams_->sync_records();
-  Checkpoint cp = options_.signer->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
+  Checkpoint cp = signer_->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
   streams_->append_checkpoint(cp.note);
   checkpoints_.push_back(std::move(cp));
   since_checkpoint_ = 0;
@@ -218,9 +264,7 @@ std::uint64_t AuditLog::TenantLog::prune_before(std::unique_lock<std::mutex>& lo
   for (std::size_t i = 0; i < s.frames.size(); ++i) {
     const detail::Frame& f = s.frames[i];
     if (f.tag == detail::kFullTag && f.header.timestamp_ms < cutoff_ms) {
-      detail::RecordHeader h = f.header;
-      h.body = {};
-      detail::append_frame(rewritten[i], detail::kPrunedTag, detail::encode_payload(h), f.leaf);
+      detail::append_frame(rewritten[i], detail::kPrunedTag, detail::pruned_payload(f.header), f.leaf);
       ++pruned;
     } else {
       detail::append_frame(rewritten[i], f.tag, f.payload, f.leaf);

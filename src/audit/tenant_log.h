@@ -35,8 +35,10 @@ class AuditLog::TenantLog {
 
   // Throws the error that made the log unusable, if any (fail closed).
   void check_usable() const;
-  // Appends one record; returns its index. Checkpoints when the policy says so.
-  std::uint64_t append(bool sealed, std::int64_t timestamp_ms, std::uint64_t event_id, std::string_view body);
+  // Appends one record; returns its index. Checkpoints when the policy says so. `clear_digest`:
+  // SHA-256(salt || clear body) of a sealed body (see record_codec.h).
+  std::uint64_t append(bool sealed, std::int64_t timestamp_ms, std::uint64_t event_id, std::string_view body,
+                       std::optional<Hash> clear_digest = std::nullopt);
   // fsync + sign + persist a checkpoint over everything appended.
   const Checkpoint& checkpoint();
   std::uint64_t size() const noexcept { return leaves_.size(); }
@@ -63,8 +65,14 @@ class AuditLog::TenantLog {
   const TenantId& tenant() const noexcept { return tenant_; }
 
  private:
+  void load_keys();
   void recover();
   void load_checkpoints();
+  // The start of the first checkpoint interval whose records do not match its signed root.
+  std::uint64_t first_unmatched_index() const;
+  // Refuses records after the newest trusted checkpoint that this log's key did not write (an
+  // appended or rewritten tail, or an unauthenticated format-1 tail).
+  void check_tail_authentic(std::uint64_t trusted_size) const;
   // Notes a clear grant or revoke record seen while recovering.
   void remember_grant(const detail::Frame& frame);
   // Grants and revocations of the records [0, covered) that a checkpoint signed, in log order.
@@ -78,6 +86,9 @@ class AuditLog::TenantLog {
   const AuditLogOptions& options_;
   std::unique_ptr<TenantLogStreams> streams_;
   std::optional<Error> broken_;
+  std::shared_ptr<const CheckpointSigner> signer_;
+  std::optional<crypto::KeyLease> record_key_;  // authenticates this log's records (from signer_)
+  std::vector<bool> authentic_;                 // per stored record, found while recovering
   std::vector<Hash> leaves_;
   MerkleFrontier frontier_;
   std::vector<Checkpoint> checkpoints_;

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <optional>
 
+#include <map>
+
+#include "audit/bundle.h"
 #include "audit/file_format.h"
 #include "audit/record_codec.h"
 
@@ -48,6 +51,45 @@ Result<VerifyReport> verify_scan(const detail::Scan& s, const std::vector<Checkp
   report.checkpoints = checkpoints.size();
   if (!checkpoints.empty()) report.latest = checkpoints.back();
   return report;
+}
+
+// What an export bundle says about each record's readable event (index → raw line; "unreadable").
+struct EventLines {
+  std::map<std::uint64_t, std::string> events;
+  std::map<std::uint64_t, bool> unreadable;
+};
+
+// The bundle's event lines against its verified frames: each unpruned record has exactly one
+// event line (equal to the line its committed body renders to) or, if sealed, an "unreadable"
+// line; pruned records and indices past the tree have none.
+Result<std::uint64_t> verify_event_lines(const TenantId& tenant, const std::vector<detail::Frame>& frames,
+                                         const EventLines& lines, VerifyReport& report) {
+  auto bad = [](std::uint64_t i, const std::string& why) {
+    return tampered("first bad index " + std::to_string(i) + ": event line " + why);
+  };
+  for (const auto& [i, line] : lines.events) {
+    if (i >= frames.size()) return bad(i, "for a record the bundle does not hold");
+    if (lines.unreadable.count(i) != 0) return bad(i, "given twice (readable and unreadable)");
+  }
+  std::uint64_t checked = 0;
+  for (std::uint64_t i = 0; i < frames.size(); ++i) {
+    const detail::Frame& f = frames[i];
+    const auto it = lines.events.find(i);
+    const bool unreadable = lines.unreadable.count(i) != 0;
+    if (f.tag == detail::kPrunedTag) {
+      if (it != lines.events.end() || unreadable) return bad(i, "for a pruned record");
+      continue;
+    }
+    if (unreadable) {
+      if (!f.header.sealed) return bad(i, "missing: a clear record is always readable");
+      ++report.unreadable;
+      continue;
+    }
+    if (it == lines.events.end()) return bad(i, "missing");
+    if (auto why = detail::event_line_error(tenant, i, f.header, it->second)) return bad(i, *why);
+    ++checked;
+  }
+  return checked;
 }
 
 }  // namespace
@@ -112,6 +154,7 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
     std::vector<Hash> proof;
   };
   std::vector<Consistency> proofs;
+  EventLines events;
   std::size_t line_no = 0;
   for (std::size_t pos = 0; pos < bundle.size();) {
     auto nl = bundle.find('\n', pos);
@@ -181,8 +224,17 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
       if (!raw) return tampered("first bad index " + std::to_string(expected_index) + ": " + where + "frame is not base64");
       frames += *raw;
       ++expected_index;
-    } else if (type == "event") {
-      // Readable copies for the tenant; integrity rests on the records above.
+    } else if (type == "event" || type == "unreadable") {
+      auto index = num("index");
+      if (!index) return Error(ErrorCode::InvalidArgument, where + "event line without index");
+      if (events.events.count(*index) != 0 || events.unreadable.count(*index) != 0) {
+        return tampered("first bad index " + std::to_string(*index) + ": " + where + "event line repeated");
+      }
+      if (type == "event") {
+        events.events.emplace(*index, std::string(line));
+      } else {
+        events.unreadable.emplace(*index, true);
+      }
     } else {
       return Error(ErrorCode::InvalidArgument, where + "unknown line type \"" + escape_for_message(type) + "\"");
     }
@@ -193,7 +245,7 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
     return tampered("bundle header says " + std::to_string(declared_size) + " events, its newest checkpoint " +
                     std::to_string(checkpoints.back().size));
   }
-  const detail::Scan s = detail::scan(frames, tenant.view(), false);
+  const detail::Scan s = detail::scan(frames, tenant.view(), true);
   if (!s.error && s.torn) {
     return tampered("first bad index " + std::to_string(s.leaves.size()) + ": record frame truncated");
   }
@@ -204,6 +256,9 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
   }
   auto report = verify_scan(s, checkpoints);
   if (!report) return report;
+  auto checked = verify_event_lines(tenant, s.frames, events, *report);
+  if (!checked) return checked.error();
+  report->events_checked = *checked;
   for (const auto& c : proofs) {
     const Checkpoint* a = nullptr;
     const Checkpoint* b = nullptr;

@@ -33,8 +33,23 @@
 
 namespace tenantai::audit {
 
+namespace detail {
+struct Frame;
+struct OpenedBody;
+}  // namespace detail
+
 struct AuditLogOptions {
-  const CheckpointSigner* signer = nullptr;  // required; must outlive the log
+  // Signs every tenant's checkpoints unless signer_for is set; must outlive the log.
+  const CheckpointSigner* signer = nullptr;
+  // The signer of each tenant's log (its key name should be origin_for(tenant), as C2SP
+  // tlog-checkpoint asks), e.g. a per-tenant key sealed by the KeyProvider. Called once per
+  // tenant when its log opens, from any thread; a throw (CryptoFailure: the key cannot be
+  // unsealed) makes that tenant's log unusable, never another's. One of signer / signer_for is
+  // required. The signing key also keys each record's authenticator (see docs/audit-format.md).
+  std::function<std::shared_ptr<const CheckpointSigner>(const TenantId&)> signer_for = nullptr;
+  // Verifier keys of earlier signing keys (key rotation): checkpoints they signed are still
+  // accepted when a log opens; new checkpoints are signed by the current key.
+  std::vector<std::string> previous_verifier_keys{};
   // Seals event bodies with the tenant's key (nullptr: bodies stored in clear). The Merkle leaf
   // covers the stored (sealed) bytes, so integrity is checkable without the key. Must outlive
   // the log. Events recorded without a tenant context (SystemScope visits) stay in clear.
@@ -215,6 +230,9 @@ class AuditLog {
   std::uint64_t size_of(const TenantId& tenant);
   std::vector<AuditRecord> read_for(const TenantContext& context, std::uint64_t first,
                                     std::uint64_t count);
+  // A record's clear body, opened with the tenant's key when sealed (CryptoFailure: the key is
+  // gone; Tampered: the opened body does not match its header).
+  Result<detail::OpenedBody> open_body(const TenantContext& context, const detail::Frame& frame);
   InclusionProof inclusion_for(const TenantId& tenant, std::uint64_t index, std::uint64_t size);
   ConsistencyProof consistency_for(const TenantId& tenant, std::uint64_t old_size,
                                    std::uint64_t new_size);

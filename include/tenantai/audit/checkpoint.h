@@ -17,6 +17,7 @@
 #include "tenantai/audit/merkle.h"
 #include "tenantai/core/error.h"
 #include "tenantai/core/tenant_id.h"
+#include "tenantai/crypto/key_lease.h"
 
 namespace tenantai::audit {
 
@@ -59,6 +60,11 @@ class CheckpointSigner {
 
   // A signed note for (origin, size, root).
   Checkpoint sign(std::string_view origin, std::uint64_t size, const Hash& root) const;
+
+  // A 32-byte key derived from this signing key for `purpose` (keyed BLAKE2b-256 of the purpose
+  // under the Ed25519 seed): the audit log's record-authenticator key, so only a holder of the
+  // signing key can write a record the log will accept after a restart.
+  crypto::KeyLease derive_key(std::string_view purpose) const;
 
  private:
   CheckpointSigner(std::string name, const unsigned char* seed);

@@ -20,6 +20,8 @@ struct VerifyReport {
   std::uint64_t events = 0;       // records read
   std::uint64_t pruned = 0;       // of which only the hash remains
   std::uint64_t checkpoints = 0;  // signed checkpoints checked (each against the tree prefix)
+  std::uint64_t events_checked = 0;  // bundles: event lines checked against their records' digests
+  std::uint64_t unreadable = 0;      // bundles: sealed records the exporter could not open
   Checkpoint latest;              // the newest checkpoint
 };
 
@@ -47,7 +49,9 @@ Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId
 
 // Verifies an export bundle (JSON Lines) for `tenant`: every leaf index 0..size-1 present once
 // (omission detection), leaves recomputed from the stored bytes, root equal to the signed
-// checkpoint, consistency proofs between consecutive checkpoints. Tampered naming the first bad
+// checkpoint, consistency proofs between consecutive checkpoints, and every unpruned record's
+// readable event line equal to what the body its header commits to renders (edited, fake and
+// missing event lines fail; a sealed record may instead be listed "unreadable", counted). Tampered naming the first bad
 // index or line; InvalidArgument for a malformed bundle.
 Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant,
                                    const CheckpointVerifier& verifier);

@@ -14,6 +14,9 @@
 #include <memory>
 #include <string>
 
+#include <sodium.h>
+
+#include "audit/record_codec.h"
 #include "support/memory_log_storage.h"
 #include "support/test_auth.h"
 
@@ -56,6 +59,25 @@ inline std::vector<std::string> split_frames(const std::string& bytes) {
     pos += out.back().size();
   }
   return out;
+}
+
+// Makes an edited format-2 frame consistent again the way an attacker who knows the public format
+// would: the body digest recomputed from the (edited) body, the leaf from the (edited) header. The
+// authenticator is keyed with the log's signing key, so it stays what it was (or `auth` if given).
+inline void reforge(std::string& frame, const tenantai::audit::Hash* auth = nullptr) {
+  const std::size_t len = frame.size() - 5 - 32;
+  auto header = tenantai::audit::detail::decode_payload(std::string_view(frame).substr(5, len));
+  REQUIRE(header.has_value());
+  REQUIRE(header->format == tenantai::audit::detail::kRecordFormat);
+  const std::size_t header_size = header->header_bytes.size();
+  const std::size_t digest_at = 5 + header_size - 32 - (header->clear_digest ? 32 : 0) - 32;
+  if (!header->body.empty()) {
+    crypto_hash_sha256(reinterpret_cast<unsigned char*>(frame.data() + digest_at),
+                       reinterpret_cast<const unsigned char*>(frame.data() + 5 + header_size), len - header_size);
+  }
+  if (auth != nullptr) std::copy(auth->begin(), auth->end(), frame.begin() + static_cast<std::ptrdiff_t>(5 + header_size - 32));
+  const tenantai::audit::Hash leaf = tenantai::audit::leaf_hash(std::string_view(frame).substr(5, header_size));
+  std::copy(leaf.begin(), leaf.end(), frame.begin() + static_cast<std::ptrdiff_t>(5 + len));
 }
 
 struct AuditFixture {
