@@ -96,9 +96,16 @@ Result<std::uint64_t> verify_event_lines(const TenantId& tenant, const std::vect
 
 Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
                                                         const CheckpointVerifier& verifier) {
+  return verify_checkpoint_notes(notes, tenant, std::vector<CheckpointVerifier>{verifier});
+}
+
+Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
+                                                        const std::vector<CheckpointVerifier>& trusted) {
+  if (trusted.empty()) return Error(ErrorCode::InvalidArgument, "no trusted verifier key");
   std::vector<Checkpoint> out;
   for (const std::string& note : notes) {
-    auto cp = verifier.verify(note, origin_for(tenant));
+    auto cp = trusted.front().verify(note, origin_for(tenant));
+    for (std::size_t k = 1; !cp && k < trusted.size(); ++k) cp = trusted[k].verify(note, origin_for(tenant));
     if (!cp) return Error(cp.error().code(), "checkpoint " + std::to_string(out.size()) + ": " + cp.error().message());
     if (!out.empty() && cp->size < out.back().size) {
       return tampered("checkpoint " + std::to_string(out.size()) + " shrinks the log from " +
@@ -120,9 +127,14 @@ Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId
 }
 
 Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant, const CheckpointVerifier& verifier) {
+  return verify_log(storage, tenant, std::vector<CheckpointVerifier>{verifier});
+}
+
+Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant,
+                                const std::vector<CheckpointVerifier>& trusted) {
   try {
     const auto streams = storage.open(tenant, OpenMode::ReadOnly);
-    auto checkpoints = verify_checkpoint_notes(streams->read_checkpoints().notes, tenant, verifier);
+    auto checkpoints = verify_checkpoint_notes(streams->read_checkpoints().notes, tenant, trusted);
     if (!checkpoints) return checkpoints.error();
     if (checkpoints->empty()) {
       return Error(ErrorCode::NotFound, "no signed checkpoint for tenant \"" + tenant.str() + "\" in " +

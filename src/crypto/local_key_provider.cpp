@@ -244,6 +244,52 @@ Result<KeyLease> LocalKeyProvider::unwrap(const TenantContext& context, const Wr
   return out;
 }
 
+namespace {
+
+KeyLease service_kek(const KeyLease& master, std::string_view purpose) {
+  KeyLease kek;
+  const std::string input = "tenantai/service/" + std::string(purpose);
+  crypto_generichash(kek.data(), KeyLease::kSize, reinterpret_cast<const unsigned char*>(input.data()), input.size(),
+                     master.data(), KeyLease::kSize);
+  return kek;
+}
+
+std::string service_ad(std::string_view purpose) { return "tenantai/service|" + std::string(purpose); }
+
+}  // namespace
+
+WrappedKey LocalKeyProvider::wrap_service_key(std::string_view purpose, const KeyLease& key) {
+  const KeyLease kek = service_kek(master_, purpose);
+  const std::string ad = service_ad(purpose);
+  WrappedKey out;
+  out.kek_version = 1;
+  out.blob.resize(kNonce + KeyLease::kSize + kTag);
+  auto* p = reinterpret_cast<unsigned char*>(out.blob.data());
+  randombytes_buf(p, kNonce);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(p + kNonce, nullptr, key.data(), KeyLease::kSize,
+                                             reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), nullptr, p,
+                                             kek.data());
+  return out;
+}
+
+Result<KeyLease> LocalKeyProvider::unwrap_service_key(std::string_view purpose, const WrappedKey& wrapped) {
+  const std::string what = "service key \"" + escape_for_message(purpose) + "\"";
+  if (wrapped.kek_version != 1 || wrapped.blob.size() != kNonce + KeyLease::kSize + kTag) {
+    return Error(ErrorCode::Tampered, "wrapped " + what + " has the wrong version or size");
+  }
+  const KeyLease kek = service_kek(master_, purpose);
+  const std::string ad = service_ad(purpose);
+  KeyLease out;
+  const auto* p = reinterpret_cast<const unsigned char*>(wrapped.blob.data());
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, p + kNonce, KeyLease::kSize + kTag,
+                                                 reinterpret_cast<const unsigned char*>(ad.data()), ad.size(), p,
+                                                 kek.data()) != 0) {
+    return Error(ErrorCode::Tampered, "wrapped " + what + " does not open (altered, sealed for another purpose, or "
+                                      "under another master key)");
+  }
+  return out;
+}
+
 std::uint32_t LocalKeyProvider::rotate(const TenantContext& context) {
   context.check_usable();  // a context kept past its SystemScope visit is dead
   std::lock_guard lock(mutex_);

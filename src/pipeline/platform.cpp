@@ -10,6 +10,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "core/data_dir_lock.h"
+#include "pipeline/audit_signers.h"
 #include "pipeline/service_identity.h"
 #include "pipeline/tenant_layers.h"
 #include "tenantai/cache/response_cache.h"
@@ -124,18 +125,19 @@ Platform::Platform(PlatformOptions options) : options_(std::move(options)) {
 void Platform::make_keys_and_audit(const std::filesystem::path& root) {
   const auto key_dir = make_dir(root / "keys");
   const auto audit_dir = make_dir(root / "audit");
-  const auto signer_path = key_dir / "audit-signer.key";
-  signer_ = std::make_unique<audit::CheckpointSigner>(
-      std::filesystem::exists(signer_path) ? audit::CheckpointSigner::load(signer_path.string())
-                                           : audit::CheckpointSigner::generate("tenantai-audit"));
-  if (!std::filesystem::exists(signer_path)) signer_->save(signer_path.string());
   key_provider_ = options_.key_provider ? options_.key_provider : std::make_shared<crypto::LocalKeyProvider>(key_dir);
+  audit_signers_ = std::make_unique<detail::AuditSigners>(*key_provider_, key_dir / "audit-signers");
+  const auto legacy_signer_path = key_dir / "audit-signer.key";
+  if (std::filesystem::exists(legacy_signer_path)) {
+    legacy_audit_signer_ = std::make_unique<audit::CheckpointSigner>(audit::CheckpointSigner::load(legacy_signer_path.string()));
+  }
   crypto::EnvelopeSealerOptions sealer_options;
   sealer_options.clock = [clock = clock_] { return clock->steady(); };
   sealer_ = std::make_unique<crypto::EnvelopeSealer>(*key_provider_, key_dir / "data-keys", &key_observer_,
                                                      std::move(sealer_options));
   audit::AuditLogOptions audit_options;
-  audit_options.signer = signer_.get();
+  audit_options.signer_for = [this](const TenantId& tenant) { return audit_signers_->signer_for(tenant); };
+  if (legacy_audit_signer_) audit_options.previous_verifier_keys.push_back(legacy_audit_signer_->verifier_key());
   audit_options.body_sealer = sealer_.get();
   audit_options.checkpoint_every_events = options_.audit_checkpoint_every;
   audit_options.clock = [clock = clock_] { return clock->wall(); };
@@ -349,8 +351,14 @@ std::vector<QuarantinedTenant> Platform::quarantined_tenants(const SystemScope& 
   return out;
 }
 
-audit::CheckpointVerifier Platform::audit_verifier() const {
-  auto verifier = audit::CheckpointVerifier::parse(signer_->verifier_key());
+std::shared_ptr<const audit::CheckpointSigner> Platform::audit_signer(const TenantId& tenant) {
+  return audit_signers_->signer_for(tenant);
+}
+
+std::string Platform::audit_verifier_key(const TenantId& tenant) { return audit_signer(tenant)->verifier_key(); }
+
+audit::CheckpointVerifier Platform::audit_verifier(const TenantId& tenant) {
+  auto verifier = audit::CheckpointVerifier::parse(audit_verifier_key(tenant));
   if (!verifier) throw verifier.error();
   return *verifier;
 }

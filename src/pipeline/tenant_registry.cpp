@@ -119,7 +119,7 @@ RegistryLayers registry_layers(Platform& platform) {
           platform.sealer(),
           platform.audit(),
           platform.clock(),
-          platform.audit_verifier_key(),
+          [&platform](const TenantId& tenant) { return platform.audit_verifier_key(tenant); },
           platform.options().data_dir / "keys" / "receipt-signer.key"};
 }
 
@@ -268,7 +268,7 @@ ExportManifest TenantRegistry::export_impl(const TenantContext& context, const s
                       {"files", manifest.files},
                       {"audit_size", manifest.audit_size},
                       {"audit_checkpoint", manifest.audit_checkpoint},
-                      {"audit_verifier_key", layers_.audit_verifier_key}};
+                      {"audit_verifier_key", layers_.audit_verifier_key(context.tenant())}};
   tenantai::detail::write_file_atomic(directory / "manifest.json", json.dump(2), 0600);
   return manifest;
 }
@@ -309,7 +309,7 @@ ErasureReceipt TenantRegistry::offboard_impl(const TenantContext& context, const
                       {"layers", layers_out},
                       {"export", {{"directory", export_directory.string()}, {"files", manifest.files}}},
                       {"audit", {{"size", audit_size}, {"checkpoint", final_checkpoint},
-                                 {"verifier_key", layers_.audit_verifier_key}}}};
+                                 {"verifier_key", layers_.audit_verifier_key(context.tenant())}}}};
   ErasureReceipt receipt;
   receipt.json = body.dump();
   receipt.signature = signer_->sign(receipt.json);

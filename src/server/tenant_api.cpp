@@ -86,7 +86,8 @@ bool tokens_equal(std::string_view presented, std::string_view expected) {
 
 TenantApiLayers tenant_api_layers(pipeline::Platform& platform) {
   return {platform.authenticator(), platform.meter(),           platform.budgets(),
-          platform.audit(),         platform.access_recorder(), platform.audit_verifier_key()};
+          platform.audit(),         platform.access_recorder(),
+          [&platform](const TenantId& tenant) { return platform.audit_verifier_key(tenant); }};
 }
 
 TenantApi::TenantApi(HttpServer& server, pipeline::Platform& platform, pipeline::Pipeline& pipeline,
@@ -255,7 +256,7 @@ HttpResponse TenantApi::audit_checkpoint(const HttpRequest& request) {
   return HttpResponse::json(200, json{{"tenant", context.tenant().str()},
                                       {"size", checkpoint.size},
                                       {"checkpoint", checkpoint.note},
-                                      {"verifier_key", layers_.audit_verifier_key}}
+                                      {"verifier_key", layers_.audit_verifier_key(context.tenant())}}
                                      .dump());
 }
 

@@ -6,7 +6,10 @@
 #include <tenantai/audit/verify.h>
 #include <tenantai/core/system_scope.h>
 
+#include <tenantai/crypto/local_key_provider.h>
+
 #include "core/durable_file.h"
+#include "pipeline/audit_signers.h"
 #include "layout.h"
 
 namespace tenantai::backup {
@@ -17,10 +20,14 @@ namespace {
 
 fs::path signer_path(const fs::path& data_dir) { return data_dir / "keys" / "audit-signer.key"; }
 
-audit::CheckpointVerifier verifier_of(const std::string& key) {
-  auto verifier = audit::CheckpointVerifier::parse(key);
-  if (!verifier) throw verifier.error();
-  return *verifier;
+std::vector<audit::CheckpointVerifier> verifiers_of(const std::vector<std::string>& keys) {
+  std::vector<audit::CheckpointVerifier> out;
+  for (const auto& key : keys) {
+    auto verifier = audit::CheckpointVerifier::parse(key);
+    if (!verifier) throw verifier.error();
+    out.push_back(*verifier);
+  }
+  return out;
 }
 
 }  // namespace
@@ -30,18 +37,28 @@ std::string audit_verifier_key_of(const fs::path& data_dir) {
   return audit::CheckpointSigner::load(signer_path(data_dir).string()).verifier_key();
 }
 
+std::vector<std::string> audit_verifier_keys_of(const fs::path& data_dir, const std::string& tenant) {
+  std::vector<std::string> keys;
+  auto own = pipeline::detail::AuditSigners::verifier_key_in(data_dir / "keys" / "audit-signers", TenantId(tenant));
+  if (!own.empty()) keys.push_back(std::move(own));
+  auto legacy = audit_verifier_key_of(data_dir);
+  if (!legacy.empty()) keys.push_back(std::move(legacy));
+  return keys;
+}
+
 namespace {
 
 // The verified log of `tenant` under `audit_dir` (nullopt: no log file). A log file that is
 // empty and has no checkpoint yet is an empty report.
 std::optional<audit::VerifyReport> verified_log(const fs::path& audit_dir, const std::string& tenant,
-                                                const std::string& verifier_key) {
+                                                const std::vector<std::string>& verifier_keys) {
   const fs::path log = audit_dir / (tenant + ".log");
   if (!fs::exists(log)) return std::nullopt;
-  if (verifier_key.empty()) {
+  if (verifier_keys.empty()) {
     throw Error(ErrorCode::NotFound, "tenant \"" + tenant + "\" has an audit log but the data_dir has no audit signer key");
   }
-  auto report = audit::verify_log(audit_dir, TenantId(tenant), verifier_of(verifier_key));
+  audit::FileLogStorage storage(audit_dir);
+  auto report = audit::verify_log(storage, TenantId(tenant), verifiers_of(verifier_keys));
   if (!report && report.error().code() == ErrorCode::NotFound && fs::file_size(log) == 0) return audit::VerifyReport{};
   if (!report) {
     throw Error(report.error().code(), "audit log of tenant \"" + tenant + "\" (" + log.string() +
@@ -59,8 +76,8 @@ audit::Checkpoint empty_tree() {
 }  // namespace
 
 std::optional<AuditSignedState> signed_state(const fs::path& audit_dir, const std::string& tenant,
-                                             const std::string& verifier_key) {
-  auto report = verified_log(audit_dir, tenant, verifier_key);
+                                             const std::vector<std::string>& verifier_keys) {
+  auto report = verified_log(audit_dir, tenant, verifier_keys);
   if (!report) return std::nullopt;
   const auto& root = report->latest.root;
   return AuditSignedState{report->latest.size, audit::to_base64(root.data(), root.size()), report->events};
@@ -70,7 +87,7 @@ std::optional<std::string> rollback_reason(const fs::path& target_dir, const std
                                            const std::optional<fs::path>& backup_log) {
   std::optional<audit::VerifyReport> target;
   try {
-    target = verified_log(target_dir / "audit", tenant, audit_verifier_key_of(target_dir));
+    target = verified_log(target_dir / "audit", tenant, audit_verifier_keys_of(target_dir, tenant));
   } catch (const Error& e) {
     return "the data_dir's audit log cannot be verified, so what a restore over it would lose is unknown (" +
            e.message() + ")";
@@ -96,9 +113,14 @@ std::optional<std::string> rollback_reason(const fs::path& target_dir, const std
 
 std::uint64_t record_restore_event(const fs::path& data_dir, const std::string& tenant, const std::string& details,
                                    bool rolled_back) {
-  const auto signer = audit::CheckpointSigner::load(signer_path(data_dir).string());
+  // The tenant's own signer, unsealed with the data_dir's key provider (the embedded profile's
+  // LocalKeyProvider under keys/); the earlier single signer's checkpoints stay accepted.
+  crypto::LocalKeyProvider keys(data_dir / "keys");
+  pipeline::detail::AuditSigners signers(keys, data_dir / "keys" / "audit-signers");
   audit::AuditLogOptions options;
-  options.signer = &signer;
+  options.signer_for = [&](const TenantId& id) { return signers.signer_for(id); };
+  const auto legacy = audit_verifier_key_of(data_dir);
+  if (!legacy.empty()) options.previous_verifier_keys.push_back(legacy);
   audit::AuditLog log(data_dir / "audit", std::move(options));
   audit::AuditAccessRecorder recorder(log);
   SystemScopeOptions scope_options;

@@ -72,7 +72,7 @@ std::vector<ManifestTenant> tenants_of(const Manifest& m, const fs::path& out) {
     ManifestTenant t;
     t.id = id;
     try {
-      t.audit = signed_state(out / kFilesDir / "audit", id, m.audit_verifier_key);
+      t.audit = signed_state(out / kFilesDir / "audit", id, audit_verifier_keys_of(out / kFilesDir, id));
     } catch (const Error& e) {
       t.audit_error = e.message();  // backed up as it is; restore reports it
     }

@@ -52,6 +52,7 @@ FileOwner owner_of(const std::string& relative) {
     return {};
   }
   if (dir == "keys/data-keys" && strip_suffix(name, ".keyring")) return tenant_owner(name);
+  if (dir == "keys/audit-signers" && strip_suffix(name, ".signer")) return tenant_owner(name);
   if (dir == "audit" && (strip_suffix(name, ".log") || strip_suffix(name, ".checkpoints"))) return tenant_owner(name);
   if (dir == "corpus" && strip_suffix(name, ".corpus")) return tenant_owner(name);
   if (dir == "memory") return memory_owner(name);

@@ -160,9 +160,9 @@ std::optional<std::string> effective_tenant(const Manifest& m, const RestoreOpti
 
 // Appends the restore event to each restored tenant's log; the details name the backup.
 void record_audit_events(const Manifest& m, const RestoreOptions& o, const RestorePlan& plan, RestoreReport& report) {
-  if (!fs::exists(o.data_dir / "keys" / "audit-signer.key")) return;
   for (const auto& t : plan.restored_tenants) {
     if (!fs::exists(o.data_dir / audit_log_of(t))) continue;
+    if (audit_verifier_keys_of(o.data_dir, t).empty()) continue;  // no signer: nothing can sign the event
     std::string rolled;
     for (const auto& r : report.rollbacks) {
       if (r.starts_with(t + ": ")) rolled = r.substr(t.size() + 2);

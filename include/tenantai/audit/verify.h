@@ -33,14 +33,21 @@ struct VerifyReport {
 // IsolationViolation (another tenant's files) naming the file.
 Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant, const CheckpointVerifier& verifier);
 
+// The same, accepting a checkpoint signed by any of `trusted` (key rotation: the keys a log has
+// been signed with). InvalidArgument when `trusted` is empty.
+Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant,
+                                const std::vector<CheckpointVerifier>& trusted);
+
 // The same for `<tenant>.log` and `<tenant>.checkpoints` in `root` (a FileLogStorage).
 Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantId& tenant,
                                 const CheckpointVerifier& verifier);
 
-// Checks checkpoint notes (oldest first) against `verifier` and origin_for(tenant); sizes must
-// never shrink. Error naming the checkpoint's position otherwise.
+// Checks checkpoint notes (oldest first) against `verifier` (or any of `trusted`) and
+// origin_for(tenant); sizes must never shrink. Error naming the checkpoint's position otherwise.
 Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
                                                         const CheckpointVerifier& verifier);
+Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
+                                                        const std::vector<CheckpointVerifier>& trusted);
 
 // Verifies the bytes of a log file (with or without its header) alone against a trusted
 // checkpoint (already verified).

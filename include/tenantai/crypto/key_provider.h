@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "tenantai/core/error.h"
 #include "tenantai/core/tenant_context.h"
@@ -50,6 +51,15 @@ class KeyProvider {
 
   // True once destroy() ran for the tenant.
   virtual bool destroyed(const TenantContext& context) = 0;
+
+  // Seals a key that belongs to the service, not to a tenant's data (e.g. the key that signs a
+  // tenant's audit checkpoints, which must outlive that tenant's crypto-shredding), under a
+  // key-encryption key the provider holds for `purpose` and binds to it. Nothing in the data
+  // directory alone can open it. CryptoFailure when the provider cannot (KMS refuses or is down).
+  virtual WrappedKey wrap_service_key(std::string_view purpose, const KeyLease& key) = 0;
+  // Opens what wrap_service_key sealed for the same purpose. Tampered when the blob was altered or
+  // sealed for another purpose; CryptoFailure when the provider cannot.
+  virtual Result<KeyLease> unwrap_service_key(std::string_view purpose, const WrappedKey& wrapped) = 0;
 };
 
 }  // namespace tenantai::crypto

@@ -27,6 +27,8 @@ namespace tenantai::crypto {
 // The per-version random salt is what destroy() erases (file overwritten, fsynced, replaced by a
 // tombstone), so even the master key cannot re-derive a destroyed tenant's KEKs.
 // Wrapping is XChaCha20-Poly1305 with associated data "tenantai/dek|<tenant>|<version>".
+// Service keys: KEK(purpose) = BLAKE2b-256(key = master, "tenantai/service/" purpose), wrapping
+// with associated data "tenantai/service|<purpose>" (kek_version 1).
 // Thread-safe (one mutex; wrap/unwrap are microseconds).
 class LocalKeyProvider final : public KeyProvider {
  public:
@@ -44,6 +46,8 @@ class LocalKeyProvider final : public KeyProvider {
   std::uint32_t current_version(const TenantContext& context) override;
   void destroy(const TenantContext& context) override;
   bool destroyed(const TenantContext& context) override;
+  WrappedKey wrap_service_key(std::string_view purpose, const KeyLease& key) override;
+  Result<KeyLease> unwrap_service_key(std::string_view purpose, const WrappedKey& wrapped) override;
 
   const std::filesystem::path& directory() const noexcept { return directory_; }
 

@@ -66,6 +66,7 @@ namespace tenantai::pipeline {
 
 namespace detail {
 class ServiceIdentity;
+class AuditSigners;
 }  // namespace detail
 
 // A model the platform offers: routing facts and price.
@@ -152,10 +153,15 @@ class Platform final : public TenantDirectory {
   crypto::EnvelopeSealer& sealer() noexcept { return *sealer_; }
   audit::AuditLog& audit() noexcept { return *audit_; }
   audit::AuditAccessRecorder& access_recorder() noexcept { return *access_recorder_; }
-  const audit::CheckpointSigner& audit_signer() const noexcept { return *signer_; }
-  std::string audit_verifier_key() const { return signer_->verifier_key(); }
-  // The verifier for this platform's checkpoints (for audit::verify_log / verify_bundle).
-  audit::CheckpointVerifier audit_verifier() const;
+  // The signer of `tenant`'s audit checkpoints: one Ed25519 key per tenant log, named after its
+  // origin, sealed by the KeyProvider's service-key wrapping under <data_dir>/keys/audit-signers
+  // (created on first use). Throws CryptoFailure / Tampered naming the file when it does not
+  // unseal (the tenant's log is then unusable, others are not affected).
+  std::shared_ptr<const audit::CheckpointSigner> audit_signer(const TenantId& tenant);
+  // The tenant log's verifier key ("<origin>+<hash>+<key>") and verifier (for audit::verify_log /
+  // verify_bundle). Throw as audit_signer does.
+  std::string audit_verifier_key(const TenantId& tenant);
+  audit::CheckpointVerifier audit_verifier(const TenantId& tenant);
 
   metering::PriceTable& prices() noexcept { return prices_; }
   metering::TenantTiers& tiers() noexcept { return tiers_; }
@@ -238,7 +244,10 @@ class Platform final : public TenantDirectory {
   std::shared_ptr<const TimeSource> clock_;
   std::shared_ptr<ApiKeyAuthenticator> api_keys_;
   std::shared_ptr<Authenticator> authenticator_;
-  std::unique_ptr<audit::CheckpointSigner> signer_;
+  std::unique_ptr<detail::AuditSigners> audit_signers_;
+  // The single signer of earlier releases (keys/audit-signer.key), if present: its checkpoints
+  // are still accepted (previous_verifier_keys), it signs nothing new.
+  std::unique_ptr<audit::CheckpointSigner> legacy_audit_signer_;
   audit::AuditKeyAccessObserver key_observer_;
   std::shared_ptr<crypto::KeyProvider> key_provider_;
   std::unique_ptr<crypto::EnvelopeSealer> sealer_;

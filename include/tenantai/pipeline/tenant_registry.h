@@ -5,6 +5,8 @@
 // states what remains afterwards and why.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -43,7 +45,7 @@ struct RegistryLayers {
   crypto::EnvelopeSealer& sealer;                            // crypto-shredding at offboarding
   audit::AuditLog& audit;                                    // onboarding and erasure events
   const TimeSource& clock;                                   // manifest and receipt times
-  std::string audit_verifier_key;                            // named in manifests and receipts
+  std::function<std::string(const TenantId&)> audit_verifier_key;  // named in manifests and receipts
   std::filesystem::path receipt_signing_key;                 // loaded or created (mode 0600)
 };
 

@@ -16,6 +16,8 @@
 //   GET    /healthz               liveness, no authentication, no tenant data
 #pragma once
 
+#include <functional>
+
 #include <filesystem>
 #include <string>
 
@@ -42,7 +44,9 @@ struct TenantApiLayers {
   metering::BudgetManager& budgets;  // GET /v1/usage
   audit::AuditLog& audit;            // GET /v1/audit, /v1/audit/checkpoint
   AccessRecorder& access_recorder;   // the /metrics scrape's SystemScope is recorded here
-  std::string audit_verifier_key;    // returned with the checkpoint
+  // The verifier key of a tenant's log, returned with its checkpoint (may throw as
+  // Platform::audit_verifier_key does). Must be thread-safe.
+  std::function<std::string(const TenantId&)> audit_verifier_key;
 };
 
 // The platform's own. Never throws except std::bad_alloc.

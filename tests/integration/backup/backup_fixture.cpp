@@ -88,7 +88,7 @@ std::vector<std::string> Life::memories(const std::string& tenant) {
 }
 
 Result<audit::VerifyReport> Life::verify_audit(const std::string& tenant) {
-  return audit::verify_log(platform->audit().root(), TenantId(tenant), platform->audit_verifier());
+  return audit::verify_log(platform->audit().root(), TenantId(tenant), platform->audit_verifier(TenantId(tenant)));
 }
 
 void populate(const fs::path& data_dir) {

@@ -146,7 +146,7 @@ struct RegistryFakes {
   pipeline::RegistryLayers registry_layers() {
     return {fakes.directory, layers,   fakes.tiers, fakes.prices, api_keys,
             keys,            sealer,   fakes.audit, *system_time_source(),
-            "fake-verifier-key", fakes.dir.path() + "/keys/receipt-signer.key"};
+            [](const TenantId&) { return std::string("fake-verifier-key"); }, fakes.dir.path() + "/keys/receipt-signer.key"};
   }
 };
 
@@ -222,11 +222,14 @@ TEST_CASE("a TenantApi on fake layers fails closed on its authenticator's answer
   FakeAuthenticator ghost("ghost-token", Principal{TenantId("ghost"), "mallory", {}, {}});
   server::HttpServer http;
   server::TenantApi api(http, pipeline, registry,
-                        {good, parts.fakes.meter, parts.fakes.budgets, parts.fakes.audit, parts.recorder, "fake-key"},
+                        {good, parts.fakes.meter, parts.fakes.budgets, parts.fakes.audit, parts.recorder,
+                         [](const TenantId&) { return std::string("fake-key"); }},
                         {});
   server::HttpServer http_ghost;
   server::TenantApi api_ghost(http_ghost, pipeline, registry,
-                              {ghost, parts.fakes.meter, parts.fakes.budgets, parts.fakes.audit, parts.recorder, "k"}, {});
+                              {ghost, parts.fakes.meter, parts.fakes.budgets, parts.fakes.audit, parts.recorder,
+                               [](const TenantId&) { return std::string("k"); }},
+                              {});
   http.start();
   http_ghost.start();
   const std::string chat = R"({"messages":[{"role":"user","content":"hello"}],"k":0})";

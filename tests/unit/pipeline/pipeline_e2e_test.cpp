@@ -194,8 +194,8 @@ TEST_CASE("usage, budgets and audit events are per tenant and every log verifies
   };
   CHECK(spent_of(kTenants[0]) > spent_of(kTenants[1]));
   CHECK(spent_of(kTenants[2]) == 0);
-  auto verifier = world.platform->audit_verifier();
   for (const auto& t : kTenants) {
+    const auto verifier = world.platform->audit_verifier(TenantId(t.id));
     auto records = with_tenant(world.login(t.secret), [&](auto scope) {
       world.platform->audit().checkpoint(scope);
       return scope.release(world.platform->audit().read(scope, 0, 1000));
@@ -308,7 +308,7 @@ TEST_CASE("offboarding exports, erases and shreds one tenant and leaves the othe
   CHECK(std::filesystem::exists(export_dir / "memory.jsonl"));
   CHECK(std::filesystem::exists(export_dir / "usage.json"));
   auto bundle = audit::verify_bundle(file_bytes(export_dir / "audit.bundle.jsonl"), TenantId(globex.id),
-                                     world.platform->audit_verifier());
+                                     world.platform->audit_verifier(TenantId(globex.id)));
   INFO((bundle ? "" : bundle.error().message()));
   CHECK(bundle.ok());
 
@@ -323,7 +323,7 @@ TEST_CASE("offboarding exports, erases and shreds one tenant and leaves the othe
     CHECK_FALSE((name.find("memory.db") != std::string::npos && name.find("globex") != std::string::npos));
   }
   // The audit log's hashes still verify after shredding (the bodies are unreadable).
-  auto report = audit::verify_log(world.platform->audit().root(), TenantId(globex.id), world.platform->audit_verifier());
+  auto report = audit::verify_log(world.platform->audit().root(), TenantId(globex.id), world.platform->audit_verifier(TenantId(globex.id)));
   CHECK(report.ok());
 
   // Acme is untouched: same answers, same memory, its own canary.

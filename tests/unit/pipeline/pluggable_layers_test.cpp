@@ -45,6 +45,16 @@ class CountingKeyProvider final : public crypto::KeyProvider {
   std::uint32_t current_version(const TenantContext& c) override { return inner_.current_version(c); }
   void destroy(const TenantContext& c) override { inner_.destroy(c); }
   bool destroyed(const TenantContext& c) override { return inner_.destroyed(c); }
+  crypto::WrappedKey wrap_service_key(std::string_view purpose, const crypto::KeyLease& k) override {
+    ++service_wraps;
+    return inner_.wrap_service_key(purpose, k);
+  }
+  Result<crypto::KeyLease> unwrap_service_key(std::string_view purpose, const crypto::WrappedKey& w) override {
+    ++service_unwraps;
+    return inner_.unwrap_service_key(purpose, w);
+  }
+  std::atomic<int> service_wraps{0};
+  std::atomic<int> service_unwraps{0};
   std::atomic<int> wraps{0};
   std::atomic<int> unwraps{0};
 
@@ -271,7 +281,7 @@ TEST_CASE("pluggable layers: key provider, counters, memory and corpus supplied 
     system.visit(TenantId(id), [&](auto scope) { platform.audit().checkpoint(scope); });
     CHECK(audit_storage->state(TenantId(id))->records.size() >= 4);
     CHECK_FALSE(std::filesystem::exists(root / "data" / "audit" / (id + ".log")));
-    auto verified = audit::verify_log(platform.audit().storage(), TenantId(id), platform.audit_verifier());
+    auto verified = audit::verify_log(platform.audit().storage(), TenantId(id), platform.audit_verifier(TenantId(id)));
     INFO((verified.ok() ? std::string("verified") : verified.error().message()));
     CHECK(verified.ok());
   }

@@ -108,7 +108,7 @@ TEST_CASE("restart: every acknowledged document is back, searchable, with its AC
   const std::string bytes((std::istreambuf_iterator<char>(in)), {});
   CHECK(bytes.find("CANARY-acme-bank") == std::string::npos);
   // The restore is recorded in the tenant's own log, which still verifies.
-  auto report = audit::verify_log(data / "audit", TenantId("acme-bank"), second.platform->audit_verifier());
+  auto report = audit::verify_log(data / "audit", TenantId("acme-bank"), second.platform->audit_verifier(TenantId("acme-bank")));
   CHECK(report.ok());
 }
 
