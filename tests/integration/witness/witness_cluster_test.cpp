@@ -56,7 +56,9 @@ struct Cluster {
   }
 };
 
-void require_cosigned_by_both(Cluster& c, const Checkpoint& cp) {
+// Grows the log by `n` events and requires both witnesses to cosign the checkpoint.
+Checkpoint grow_cosigned_by_both(Cluster& c, int n) {
+  const Checkpoint cp = c.log.grow(n);
   std::string note = cp.note;
   for (std::size_t i = 0; i < 2; ++i) {
     const auto r = c.submitter.submit(i, c.log, cp);
@@ -65,6 +67,7 @@ void require_cosigned_by_both(Cluster& c, const Checkpoint& cp) {
     note += r.cosignature;
   }
   CHECK(verify_cosignatures(note, c.verifiers(), 2).value() == 2);
+  return cp;
 }
 
 void check_refused_by_both(Cluster& c, TenantLogUnderTest& from, const Checkpoint& cp) {
@@ -80,10 +83,8 @@ void check_refused_by_both(Cluster& c, TenantLogUnderTest& from, const Checkpoin
 
 TEST_CASE("two witnesses cosign normal growth and both refuse rollback, fork and rewrite") {
   Cluster c;
-  const Checkpoint small = c.log.grow(4);
-  require_cosigned_by_both(c, small);
-  const Checkpoint held = c.log.grow(6);
-  require_cosigned_by_both(c, held);
+  const Checkpoint small = grow_cosigned_by_both(c, 4);
+  grow_cosigned_by_both(c, 6);
 
   check_refused_by_both(c, c.log, small);  // rollback to a real, older checkpoint
   TenantLogUnderTest forked("acme", &c.log);
@@ -91,14 +92,14 @@ TEST_CASE("two witnesses cosign normal growth and both refuse rollback, fork and
   check_refused_by_both(c, forked, forked.grow(5, "forged-more"));  // rewrite: proof from its own tree
 
   // The honest log still grows, cosigned by both.
-  require_cosigned_by_both(c, c.log.grow(3));
+  grow_cosigned_by_both(c, 3);
   CHECK(c.w1.stop() == 0);  // SIGTERM: clean exit
   CHECK(c.w2.stop() == 0);
 }
 
 TEST_CASE("with one witness killed, the other still cosigns and the dead one is Unavailable quickly") {
   Cluster c;
-  require_cosigned_by_both(c, c.log.grow(2));
+  grow_cosigned_by_both(c, 2);
   c.w1.kill_now();
   const Checkpoint next = c.log.grow(3);
   const auto start = std::chrono::steady_clock::now();
@@ -114,10 +115,8 @@ TEST_CASE("with one witness killed, the other still cosigns and the dead one is 
 
 TEST_CASE("a restarted witness still refuses the rollback (its state file)") {
   Cluster c;
-  const Checkpoint small = c.log.grow(3);
-  require_cosigned_by_both(c, small);
-  const Checkpoint held = c.log.grow(3);
-  require_cosigned_by_both(c, held);
+  const Checkpoint small = grow_cosigned_by_both(c, 3);
+  const Checkpoint held = grow_cosigned_by_both(c, 3);
   CHECK(c.w1.stop() == 0);
   c.w1.start();  // same key and state file, a new port
   c.submitter.witnesses[0] = make_http_witness(

@@ -38,6 +38,14 @@ struct ServiceFixture {
   WitnessService::Response submit(std::uint64_t old_size, const std::vector<Hash>& proof, const std::string& note) {
     return service->add_checkpoint(request_body(old_size, proof, note));
   }
+  // Grows acme by `n` events and has the witness cosign the checkpoint from what it holds.
+  Checkpoint grow_cosigned(int n) {
+    const Checkpoint cp = acme.grow(n);
+    REQUIRE(submit(acme_held, acme.proof(acme_held, cp.size), cp.note).status == 200);
+    acme_held = cp.size;
+    return cp;
+  }
+  std::uint64_t acme_held = 0;
   CosignatureVerifier verifier() const { return CosignatureVerifier::parse(service->signer().verifier_key()).value(); }
 };
 
@@ -67,10 +75,8 @@ TEST_CASE("Witness service: first checkpoint, then growth with a valid proof, ar
 
 TEST_CASE("Witness service: rollback, fork and rewrite of witnessed history are refused") {
   ServiceFixture f;
-  const Checkpoint old_cp = f.acme.grow(5);
-  REQUIRE(f.submit(0, {}, old_cp.note).status == 200);
-  const Checkpoint held = f.acme.grow(5);
-  REQUIRE(f.submit(5, f.acme.proof(5, 10), held.note).status == 200);
+  const Checkpoint old_cp = f.grow_cosigned(5);
+  const Checkpoint held = f.grow_cosigned(5);
 
   SECTION("rollback: a smaller, validly signed checkpoint") {
     CHECK(f.submit(10, {}, old_cp.note).status == 400);  // old > size
@@ -141,10 +147,8 @@ TEST_CASE("Witness service: signatures and origins are checked against the confi
 
 TEST_CASE("Witness service: the state file survives a restart and still refuses the rollback") {
   ServiceFixture f;
-  const Checkpoint small = f.acme.grow(4);
-  REQUIRE(f.submit(0, {}, small.note).status == 200);
-  const Checkpoint big = f.acme.grow(4);
-  REQUIRE(f.submit(4, f.acme.proof(4, 8), big.note).status == 200);
+  const Checkpoint small = f.grow_cosigned(4);
+  const Checkpoint big = f.grow_cosigned(4);
   f.restart();
   CHECK(f.service->latest(f.acme.origin()) == big.body());
   auto r = f.submit(0, {}, small.note);
