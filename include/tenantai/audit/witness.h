@@ -29,6 +29,10 @@
 
 namespace tenantai::audit {
 
+namespace detail {
+struct WitnessedCheckpoint;  // src/audit/witness_state.h
+}  // namespace detail
+
 // An Ed25519 cosigner key (C2SP tlog-cosignature "cosignature/v1", signature type 0x04), held in
 // guarded memory. Thread-safe (const use). Names follow signed-note key names (no spaces, '+').
 class CosignatureSigner {
@@ -91,7 +95,8 @@ struct WitnessReply {
   enum class Status {
     Cosigned,     // 200: `cosignature` holds the witness's signature line(s)
     Conflict,     // 409: the witness holds another size for this log (`witness_size`)
-    Refused,      // 403 / 422 / 400 / 404: bad signature, bad proof (a fork or rewrite), unknown log
+    Refused,      // 403 / 422 / 400 / 404 (or another 4xx, or a reply that does not verify): bad
+                  // signature, bad proof (a fork or rewrite), rollback, unknown log
     Unavailable,  // no answer (connection refused, timeout, 5xx)
   };
   Status status = Status::Unavailable;
@@ -164,19 +169,30 @@ class WitnessService {
                  std::function<std::uint64_t()> clock_s = nullptr);
 
   // Handles one add-checkpoint request body ("old <size>\n", proof lines, "\n", checkpoint note)
-  // as the spec says: 200 with the cosignature line; 409 with "<size>\n" (content type
-  // text/x.tlog.size) when `old` is not the size it holds; 403 for a signature that does not
-  // verify; 404 for an unknown origin; 422 for a consistency proof that does not verify (fork,
-  // rewrite) or a smaller size (rollback); 400 for a malformed body. Never throws for bad input;
+  // as the spec says, checking in this order: 400 for a malformed body or note; 404 for an
+  // unknown origin; 403 when no signature by the origin's configured log key verifies (a note
+  // signed by another log's key is never accepted for this origin); 400 when old > the
+  // checkpoint's size (a rollback submitted against the held size); 409 with "<size>\n" (content
+  // type text/x.tlog.size) when `old` is not the size it holds (a rollback or stale client);
+  // 422 when the tree does not follow: size 0 without the empty tree's root, a proof from size
+  // 0, another root at the held size (fork), a consistency proof that does not verify (rewrite).
+  // 200 with the cosignature line (text/plain) after the new state is durable. Never throws;
   // 500 if the state cannot be persisted (and nothing is cosigned).
   Response add_checkpoint(std::string_view request_body);
 
-  // The checkpoint body last cosigned for `origin` (empty if none yet).
+  // The checkpoint text (note without signatures) last cosigned for `origin` (empty if none).
   std::string latest(std::string_view origin) const;
+  // The checkpoint note last cosigned for `origin` as submitted by the log plus this witness's
+  // cosignature line (what tlog-witness's monitoring GET serves); empty if none.
+  std::string latest_note(std::string_view origin) const;
   const CosignatureSigner& signer() const noexcept { return signer_; }
 
  private:
   struct LogState;
+  void configure(const WitnessedLog& log);  // InvalidArgument
+  void load_state();                        // StorageFailure / Tampered
+  // Writes every held checkpoint, with `next` for `origin`, to state_path_ (atomic, fsynced).
+  void persist(const std::string& origin, const detail::WitnessedCheckpoint& next) const;
   CosignatureSigner signer_;
   std::filesystem::path state_path_;
   std::function<std::uint64_t()> clock_s_;
