@@ -337,7 +337,7 @@ type cosigner struct {
 // the key ID is SHA-256(name || 0x0A || 0x04 || public key)[:4].
 func parseCosignerKey(vkey string) (cosigner, error) {
 	var c cosigner
-	parts := strings.Split(vkey, "+")
+	parts := strings.SplitN(vkey, "+", 3) // the base64 key may itself hold a +
 	if len(parts) != 3 || parts[0] == "" {
 		return c, fmt.Errorf("malformed cosigner key %q", vkey)
 	}
