@@ -44,6 +44,12 @@ inline const HeaderFields& signing_key_fields() {
   return fields;
 }
 
+// Witness cosigner keys (tools/tenantai-witness, C2SP tlog-cosignature): the same body as a
+// signing key under their own magic, so a log's checkpoint key is never loaded as a witness key
+// (the spec forbids one key for two signature types). No headerless version 0.
+inline constexpr std::string_view kCosignerKeyMagic = "tenantai-cosigner-key";
+inline constexpr int kCosignerKeyVersion = 1;
+
 inline constexpr char kMasterKeyMagic[4] = {'T', 'A', 'M', 'K'};
 inline constexpr std::uint8_t kMasterKeyVersion = 1;
 inline constexpr std::size_t kMasterKeyBytes = 32;
