@@ -8,7 +8,8 @@
 // C2SP tlog-checkpoint asks). Written to <out-dir>:
 //   log.vkey            the log's verifier key (signed-note form)
 //   checkpoint.old      an earlier signed checkpoint note
-//   checkpoint.new      the latest signed checkpoint note
+//   checkpoint.new      the latest signed checkpoint note, with a witness cosignature line
+//   witness.vkey        the witness's cosigner key (C2SP tlog-cosignature, type 0x04)
 //   proofs.txt          one proof per line, fields separated by one space, hashes in base64:
 //                         inclusion <index> <tree size> <base64 leaf preimage> <base64 leaf> <hash>...
 //                         consistency <old size> <new size> <hash>...
@@ -21,8 +22,10 @@
 // White-box: leaf preimages come from the stored frames (src/audit/record_codec.h), through
 // detail::leaf_preimage, the definition of what a leaf hashes.
 #include <tenantai/audit.h>
+#include <tenantai/audit/witness.h>
 #include <tenantai/core.h>
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -124,11 +127,20 @@ int run(const std::filesystem::path& out_dir) {
     write_file(out_dir / "proofs.txt", proofs.str());
   });
 
+  // A witness's cosignature on the new checkpoint, appended as one more signature line.
+  const CosignatureSigner witness = CosignatureSigner::generate("witness.test/w1");
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto now_s =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(since_epoch).count());
+  const std::string cosignature = witness.cosign(new_cp, now_s);
+
   write_file(out_dir / "log.vkey", signer.verifier_key() + "\n");
+  write_file(out_dir / "witness.vkey", witness.verifier_key() + "\n");
   write_file(out_dir / "checkpoint.old", old_cp.note);
-  write_file(out_dir / "checkpoint.new", new_cp.note);
+  write_file(out_dir / "checkpoint.new", new_cp.note + cosignature);
   std::cout << "driver: log " << origin << ", checkpoints " << old_cp.size << " and " << new_cp.size
-            << ", written to " << out_dir.string() << "\n";
+            << ", cosigned by " << witness.name() << " at " << now_s << ", written to " << out_dir.string()
+            << "\n";
   return 0;
 }
 
