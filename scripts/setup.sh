@@ -13,6 +13,7 @@ packages=(
   libsqlite3-dev                        # per-tenant conversation memory
   catch2                                # unit tests (Catch2 v2)
   clang libclang-rt-14-dev              # libFuzzer targets (built only when clang is present)
+  golang-go golang-golang-x-mod-dev     # interop test: Go's sumdb/note + sumdb/tlog as independent verifiers
 )
 
 missing=()
