@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace tenantai::server {
@@ -100,6 +101,14 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   return r;
 }
 
+HttpResponse HttpResponse::streamed(int status, std::string content_type, StreamProducer producer) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.stream = std::move(producer);
+  return r;
+}
+
 namespace {
 // {"error":{"code":…,"message":…[,"retry_after_ms":…]}}; invalid UTF-8 in the message is replaced.
 std::string error_body(std::string_view code, std::string_view message, long long retry_after_ms) {
@@ -142,6 +151,7 @@ int http_status_for(ErrorCode code) noexcept {
 }
 
 class Session;
+class StreamWriter;
 
 struct HttpServer::Impl {
   explicit Impl(HttpServerOptions o) : options(std::move(o)) {}
@@ -164,6 +174,14 @@ struct HttpServer::Impl {
   std::mutex sessions_mutex;
   std::vector<std::weak_ptr<Session>> sessions;
 
+  // Streamed responses' producer threads. A finished one is joined by the next spawn or by stop().
+  struct Producer {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex producers_mutex;
+  std::vector<Producer> producers;
+
   // Declared last so they are destroyed first: sessions still owned by pending handlers die
   // inside ~io_context and must find the counters above alive.
   asio::io_context ioc;
@@ -173,8 +191,67 @@ struct HttpServer::Impl {
   void do_accept();
   HttpResponse dispatch(const HttpRequest& request);
   void close_idle_sessions();
+  void begin_request();
+  void end_request();
   bool wait_in_flight(std::chrono::milliseconds bound);
+  // Runs `body` on a thread of its own; false (and nothing runs) with max_streams running.
+  bool spawn_producer(std::function<void()> body);
+  void join_producers();
 };
+
+namespace {
+
+// One write of a streamed response, handed from the producer's thread to the session's strand.
+// It owns its bytes, so a producer that stopped waiting for it leaves nothing dangling.
+struct StreamWrite {
+  std::string head;  // status line and headers (first write only)
+  std::string data;
+  bool chunked = true;
+  bool last = false;  // the terminating chunk
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  beast::error_code ec;
+
+  void complete(beast::error_code result) {
+    {
+      std::lock_guard lock(mutex);
+      done = true;
+      ec = result;
+    }
+    cv.notify_all();
+  }
+};
+
+// Status line, server, content type and extra headers of `r` on `res`.
+template <typename Body>
+void fill_head(http::response<Body>& res, const HttpResponse& r, bool keep_alive) {
+  res.version(11);
+  res.result(static_cast<unsigned>(r.status));
+  res.set(http::field::server, "tenantai");
+  res.set(http::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+}
+
+// The serialised head of a streamed response: chunked, or for an HTTP/1.0 client unframed and
+// ended by closing the connection.
+std::string stream_head(const HttpResponse& r, bool keep_alive, bool chunked) {
+  http::response<http::empty_body> res;
+  fill_head(res, r, keep_alive);
+  if (chunked) {
+    res.chunked(true);
+  } else {
+    res.version(10);
+    res.keep_alive(false);
+  }
+  std::ostringstream out;
+  out << res.base();
+  return out.str();
+}
+
+}  // namespace
 
 // One connection: read a request, answer it, repeat while keep-alive. All handlers of a session
 // run on its strand.
@@ -223,6 +300,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     read_deadline_.cancel();
     busy_ = true;
+    if (timed_out_ || ec) return on_read_failure(ec);
+    HttpRequest request;
+    if (auto refusal = to_request(parser_->get(), request)) return respond(std::move(*refusal), false);
+    if (server_.stopping.load()) {
+      return respond(HttpResponse::error(503, "Unavailable", "the server is shutting down"), false);
+    }
+    const bool http10 = parser_->get().version() < 11;
+    const bool keep_alive = parser_->get().keep_alive() && !server_.stopping.load();
+    serve(std::move(request), keep_alive, http10);
+  }
+
+  // A read that timed out or failed: 408/413/431/400 where the client can still hear it, else close.
+  void on_read_failure(beast::error_code ec) {
     if (timed_out_) {
       // Slow or idle client: answer 408 if a request had started, then close.
       if (parser_->got_some()) return respond(HttpResponse::error(408, "RequestTimeout", "request not received in time"), false);
@@ -240,10 +330,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::header_limit) {
       return respond(HttpResponse::error(431, "HeadersTooLarge", "request headers too large"), false);
     }
-    if (ec) return respond(HttpResponse::error(400, "BadRequest", "malformed HTTP request: " + ec.message()), false);
+    respond(HttpResponse::error(400, "BadRequest", "malformed HTTP request: " + ec.message()), false);
+  }
 
-    auto& req = parser_->get();
-    HttpRequest request;
+  // Fills `request` from the parsed message; a refusal (400) when a parameter or a single-valued
+  // header is repeated.
+  std::optional<HttpResponse> to_request(http::request<http::string_body>& req, HttpRequest& request) {
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     auto qpos = request.target.find('?');
@@ -251,60 +343,78 @@ class Session : public std::enable_shared_from_this<Session> {
     if (qpos != std::string::npos) {
       const auto repeated = parse_query(std::string_view(request.target).substr(qpos + 1), request.query);
       if (!repeated.empty()) {
-        return respond(HttpResponse::error(400, "InvalidArgument", "query parameter \"" + repeated + "\" appears more than once"),
-                       false);
+        return HttpResponse::error(400, "InvalidArgument", "query parameter \"" + repeated + "\" appears more than once");
       }
     }
     for (const auto& field : req) {
       auto name = to_lower(std::string_view(field.name_string().data(), field.name_string().size()));
       auto [it, inserted] = request.headers.emplace(name, std::string(field.value()));
       if (!inserted && single_valued(name)) {
-        return respond(HttpResponse::error(400, "InvalidArgument", "header \"" + name + "\" appears more than once"), false);
+        return HttpResponse::error(400, "InvalidArgument", "header \"" + name + "\" appears more than once");
       }
       if (!inserted) it->second += ", " + std::string(field.value());  // list-valued: combined (RFC 9110 5.3)
-    }
-    if (server_.stopping.load()) {
-      return respond(HttpResponse::error(503, "Unavailable", "the server is shutting down"), false);
     }
     request.body = std::move(req.body());
     request.cancel = server_.cancel;
     beast::error_code ep_ec;
     auto ep = stream_.socket().remote_endpoint(ep_ec);
     if (!ep_ec) request.remote_address = ep.address().to_string();
-    const bool keep_alive = req.keep_alive() && !server_.stopping.load();
+    return std::nullopt;
+  }
 
-    {
-      std::lock_guard lock(server_.inflight_mutex);
-      ++server_.in_flight;
-    }
+  // Runs the handler; a whole response is written here, a streamed one by its producer thread.
+  void serve(HttpRequest request, bool keep_alive, bool http10) {
+    server_.begin_request();
     HttpResponse response = server_.dispatch(request);
-    {
-      std::lock_guard lock(server_.inflight_mutex);
-      --server_.in_flight;
-    }
-    server_.inflight_cv.notify_all();
+    if (response.stream) return start_stream(std::move(response), keep_alive && !http10, !http10);
+    server_.end_request();
     respond(std::move(response), keep_alive);
   }
 
   void respond(HttpResponse r, bool keep_alive) {
     auto res = std::make_shared<http::response<http::string_body>>();
-    res->version(11);
-    res->result(static_cast<unsigned>(r.status));
-    res->set(http::field::server, "tenantai");
-    res->set(http::field::content_type, r.content_type);
-    for (auto& [name, value] : r.headers) res->set(name, value);
-    res->keep_alive(keep_alive);
+    fill_head(*res, r, keep_alive);
     res->body() = std::move(r.body);
     res->prepare_payload();
     server_.served.fetch_add(1);
     stream_.expires_after(server_.options.read_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-      if (ec || !keep_alive || self->server_.stopping.load()) return self->shutdown();
-      self->buffer_.consume(self->buffer_.size());
-      self->do_read();
+      if (ec || !keep_alive) return self->shutdown();
+      self->next_request();
     });
   }
 
+  void next_request() {
+    if (server_.stopping.load()) return shutdown();
+    buffer_.consume(buffer_.size());
+    do_read();
+  }
+
+  // Hands a streamed response to a producer thread (the request stays in flight until it ends);
+  // 503 when max_streams are running.
+  void start_stream(HttpResponse response, bool keep_alive, bool chunked);
+  // On the producer's thread: runs the producer, ends the body, then gives the connection back
+  // to the strand (next request, error response or close).
+  void run_stream(StreamWriter& writer, const StreamProducer& producer, bool keep_alive);
+
+ public:
+  // Posts one write to the strand; `op` completes (with the error, or timeout) when it is done.
+  void post_write(std::shared_ptr<StreamWrite> op) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), op] {
+      self->stream_.expires_after(self->server_.options.read_timeout);
+      auto done = [op](beast::error_code ec, std::size_t) { op->complete(ec); };
+      const auto head = asio::buffer(op->head);
+      if (!op->chunked) {
+        asio::async_write(self->stream_, beast::buffers_cat(head, asio::buffer(op->data)), done);
+      } else if (op->last) {
+        asio::async_write(self->stream_, beast::buffers_cat(head, http::make_chunk_last()), done);
+      } else {
+        asio::async_write(self->stream_, beast::buffers_cat(head, http::make_chunk(asio::buffer(op->data))), done);
+      }
+    });
+  }
+
+ private:
   void shutdown() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -319,6 +429,91 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
 };
+
+// The ResponseWriter of one streamed response: each write waits (on the producer's thread) for
+// the session's strand to put its bytes on the socket.
+class StreamWriter final : public ResponseWriter {
+ public:
+  StreamWriter(std::shared_ptr<Session> session, std::string head, bool chunked,
+               std::shared_ptr<const std::atomic<bool>> cancel, std::chrono::milliseconds timeout)
+      : session_(std::move(session)), head_(std::move(head)), chunked_(chunked), cancel_(std::move(cancel)),
+        timeout_(timeout) {}
+
+  bool write(std::string_view chunk) override {
+    if (chunk.empty()) return ok();
+    return send(std::string(chunk), false);
+  }
+  bool ok() const noexcept override { return !failed_.load(); }
+
+  // Whether the head went out (after that, an error can no longer be a response of its own).
+  bool started() const noexcept { return started_; }
+  // Ends the body: the head if nothing was written yet, then the last chunk. False if it failed.
+  bool finish() { return send({}, true); }
+
+ private:
+  bool send(std::string data, bool last) {
+    if (failed_.load()) return false;
+    if (cancel_ != nullptr && cancel_->load()) {
+      failed_.store(true);
+      return false;
+    }
+    auto op = std::make_shared<StreamWrite>();
+    if (!started_) op->head = std::move(head_);
+    started_ = true;
+    op->data = std::move(data);
+    op->chunked = chunked_;
+    op->last = last;
+    session_->post_write(op);
+    // The write's own deadline (read_timeout) completes it; the margin covers a stopped server.
+    std::unique_lock lock(op->mutex);
+    if (!op->cv.wait_for(lock, timeout_ + std::chrono::seconds(1), [&] { return op->done; }) || op->ec) {
+      failed_.store(true);
+      return false;
+    }
+    return true;
+  }
+
+  std::shared_ptr<Session> session_;
+  std::string head_;
+  const bool chunked_;
+  std::shared_ptr<const std::atomic<bool>> cancel_;
+  const std::chrono::milliseconds timeout_;
+  bool started_ = false;
+  std::atomic<bool> failed_{false};
+};
+
+void Session::start_stream(HttpResponse response, bool keep_alive, bool chunked) {
+  server_.served.fetch_add(1);
+  auto producer = std::move(response.stream);
+  auto writer = std::make_shared<StreamWriter>(shared_from_this(), stream_head(response, keep_alive, chunked), chunked,
+                                               server_.cancel, server_.options.read_timeout);
+  const bool started = server_.spawn_producer([self = shared_from_this(), writer, producer = std::move(producer), keep_alive] {
+    self->run_stream(*writer, producer, keep_alive);
+  });
+  if (started) return;
+  server_.end_request();
+  respond(HttpResponse::error(503, "Unavailable", "too many streamed responses at once; retry shortly"), keep_alive);
+}
+
+void Session::run_stream(StreamWriter& writer, const StreamProducer& producer, bool keep_alive) {
+  std::optional<HttpResponse> failure;
+  try {
+    producer(writer);
+  } catch (const Error& e) {
+    failure = HttpResponse::error(e);
+  } catch (const std::exception&) {
+    failure = HttpResponse::error(500, "Internal", "internal error");
+  }
+  auto self = shared_from_this();
+  if (failure && !writer.started()) {
+    asio::post(stream_.get_executor(), [self, r = std::move(*failure), keep_alive]() mutable { self->respond(std::move(r), keep_alive); });
+  } else if (failure || !writer.finish() || !keep_alive) {
+    asio::post(stream_.get_executor(), [self] { self->shutdown(); });  // a truncated body, or the end of an unkept one
+  } else {
+    asio::post(stream_.get_executor(), [self] { self->next_request(); });
+  }
+  server_.end_request();
+}
 
 void HttpServer::Impl::do_accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -411,6 +606,45 @@ void HttpServer::Impl::close_idle_sessions() {
   }
 }
 
+void HttpServer::Impl::begin_request() {
+  std::lock_guard lock(inflight_mutex);
+  ++in_flight;
+}
+
+void HttpServer::Impl::end_request() {
+  {
+    std::lock_guard lock(inflight_mutex);
+    --in_flight;
+  }
+  inflight_cv.notify_all();
+}
+
+bool HttpServer::Impl::spawn_producer(std::function<void()> body) {
+  std::lock_guard lock(producers_mutex);
+  std::erase_if(producers, [](Producer& p) {
+    if (!p.done->load()) return false;
+    p.thread.join();  // it has finished: only returning
+    return true;
+  });
+  if (producers.size() >= options.max_streams) return false;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  producers.push_back({std::thread([body = std::move(body), done] {
+                         body();
+                         done->store(true);
+                       }),
+                       done});
+  return true;
+}
+
+void HttpServer::Impl::join_producers() {
+  std::vector<Producer> all;
+  {
+    std::lock_guard lock(producers_mutex);
+    all.swap(producers);
+  }
+  for (auto& p : all) p.thread.join();
+}
+
 bool HttpServer::Impl::wait_in_flight(std::chrono::milliseconds bound) {
   std::unique_lock lock(inflight_mutex);
   return inflight_cv.wait_for(lock, bound, [this] { return in_flight == 0; });
@@ -433,6 +667,7 @@ std::size_t HttpServer::stop(std::chrono::milliseconds grace) {
     impl_->cancel->store(true);
     impl_->wait_in_flight(std::chrono::seconds(1));
   }
+  impl_->join_producers();  // cancelled streams' writes fail at once, so their producers return
   impl_->close_idle_sessions();
   impl_->work.reset();
   // Give responses being written and closes a moment to run, then stop whatever is left.
@@ -442,6 +677,7 @@ std::size_t HttpServer::stop(std::chrono::milliseconds grace) {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  impl_->join_producers();  // one spawned while stop() began
   {
     std::lock_guard lock(impl_->sessions_mutex);
     impl_->sessions.clear();

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "tenantai/audit/event.h"
+#include "server/query_params.h"
 #include "tenantai/pipeline/platform.h"
 
 namespace tenantai::server {
@@ -56,16 +56,6 @@ std::vector<std::string> string_list(const json& object, const char* name) {
   return out;
 }
 
-std::uint64_t query_number(const HttpRequest& request, const std::string& name, std::uint64_t fallback) {
-  auto it = request.query.find(name);
-  if (it == request.query.end()) return fallback;
-  if (it->second.empty() || it->second.size() > 18 ||
-      it->second.find_first_not_of("0123456789") != std::string::npos) {
-    throw Error(ErrorCode::InvalidArgument, fmt::format("query parameter \"{}\" must be a non-negative integer", name));
-  }
-  return std::stoull(it->second);
-}
-
 std::string time_tag() {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -83,6 +73,27 @@ bool tokens_equal(std::string_view presented, std::string_view expected) {
 }
 
 }  // namespace
+
+namespace detail {
+
+std::uint64_t query_number(const HttpRequest& request, const std::string& name, std::uint64_t fallback) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return fallback;
+  if (it->second.empty() || it->second.size() > 18 ||
+      it->second.find_first_not_of("0123456789") != std::string::npos) {
+    throw Error(ErrorCode::InvalidArgument, fmt::format("query parameter \"{}\" must be a non-negative integer", name));
+  }
+  return std::stoull(it->second);
+}
+
+std::uint64_t required_query_number(const HttpRequest& request, const std::string& name) {
+  if (request.query.find(name) == request.query.end()) {
+    throw Error(ErrorCode::InvalidArgument, fmt::format("missing query parameter \"{}\" (a non-negative integer)", name));
+  }
+  return query_number(request, name, 0);
+}
+
+}  // namespace detail
 
 TenantApiLayers tenant_api_layers(pipeline::Platform& platform) {
   return {platform.authenticator(), platform.meter(),           platform.budgets(),
@@ -105,6 +116,9 @@ TenantApi::TenantApi(HttpServer& server, pipeline::Pipeline& pipeline, pipeline:
   server.route("GET", "/v1/usage", [this](const HttpRequest& r) { return usage(r); });
   server.route("GET", "/v1/audit", [this](const HttpRequest& r) { return audit_records(r); });
   server.route("GET", "/v1/audit/checkpoint", [this](const HttpRequest& r) { return audit_checkpoint(r); });
+  server.route("GET", "/v1/audit/proof/inclusion", [this](const HttpRequest& r) { return audit_inclusion(r); });
+  server.route("GET", "/v1/audit/proof/consistency", [this](const HttpRequest& r) { return audit_consistency(r); });
+  server.route("GET", "/v1/audit/bundle", [this](const HttpRequest& r) { return audit_bundle(r); });
   server.route("POST", "/v1/tenant/export", [this](const HttpRequest& r) { return export_tenant(r); });
   server.route("DELETE", "/v1/tenant", [this](const HttpRequest& r) { return offboard(r); });
   server.route("GET", "/metrics", [this](const HttpRequest& r) { return metrics(r); });
@@ -225,39 +239,6 @@ HttpResponse TenantApi::usage(const HttpRequest& request) {
             {{"day", {{"spent_micros", summary.day.spent}, {"reserved_micros", summary.day.reserved}}},
              {"month", {{"spent_micros", summary.month.spent}, {"reserved_micros", summary.month.reserved}}}}}};
   return HttpResponse::json(200, out.dump());
-}
-
-HttpResponse TenantApi::audit_records(const HttpRequest& request) {
-  const auto context = authenticate(request);
-  if (!context.has_capability(pipeline::kExportCapability) && !context.has_capability("audit:read")) {
-    throw Error(ErrorCode::PermissionDenied, "reading the audit log needs capability admin:export or audit:read");
-  }
-  const auto first = query_number(request, "first", 0);
-  const auto count = std::min<std::uint64_t>(query_number(request, "count", 100), options_.max_audit_records);
-  auto [records, size] = with_tenant(context, [&](auto scope) {
-    auto size_now = layers_.audit.size(scope);
-    return std::make_pair(scope.release(layers_.audit.read(scope, first, count), "http.audit"), size_now);
-  });
-  json events = json::array();
-  for (const auto& record : records) {
-    json item{{"index", record.index}, {"timestamp_ms", record.timestamp_ms}, {"sealed", record.sealed},
-              {"pruned", record.pruned}};
-    if (record.event) item["event"] = json::parse(audit::to_json_line(context.tenant(), record.index, *record.event));
-    events.push_back(std::move(item));
-  }
-  return HttpResponse::json(200, json{{"tenant", context.tenant().str()}, {"size", size}, {"records", events}}.dump());
-}
-
-HttpResponse TenantApi::audit_checkpoint(const HttpRequest& request) {
-  const auto context = authenticate(request);
-  auto checkpoint = with_tenant(context, [&](auto scope) {
-    return scope.release(layers_.audit.checkpoint(scope), "http.audit.checkpoint");
-  });
-  return HttpResponse::json(200, json{{"tenant", context.tenant().str()},
-                                      {"size", checkpoint.size},
-                                      {"checkpoint", checkpoint.note},
-                                      {"verifier_key", layers_.audit_verifier_key(context.tenant())}}
-                                     .dump());
 }
 
 HttpResponse TenantApi::export_tenant(const HttpRequest& request) {

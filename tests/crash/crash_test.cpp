@@ -271,9 +271,8 @@ void check_audit_and_memory(const Server& s, int tenant, int round, Acked& acked
 
 void check_logs_verify(const Server& s, const fs::path& data_dir, int tenants, Findings& findings) {
   for (int t = 0; t < tenants; ++t) {
-    auto r = call(s, t, "GET", "/v1/audit/checkpoint");
-    auto body = json::parse(r.body, nullptr, false);
-    auto verifier = tenantai::audit::CheckpointVerifier::parse(body.is_object() ? body.value("verifier_key", "") : "");
+    auto r = call(s, t, "GET", "/v1/audit/checkpoint");  // the signed note; the key in a header
+    auto verifier = tenantai::audit::CheckpointVerifier::parse(r.headers["x-tenantai-verifier-key"]);
     if (!verifier) {
       findings.fail(fmt::format("{}: no verifier key ({})", tenant_name(t), r.body));
       continue;

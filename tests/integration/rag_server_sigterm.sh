@@ -33,7 +33,7 @@ request() {  # method target key body -> response (status line first)
 }
 key=tai_acmeAliceDemoKey000000000000000000000000000
 request POST /v1/documents "$key" '{"documents":[{"id":"sigterm-doc","title":"t","text":"graceful stop canary"}]}' | head -n 1
-vkey=$(request GET /v1/audit/checkpoint "$key" "" | sed -n 's|.*"verifier_key":"\([^"]*\)".*|\1|p')
+vkey=$(request GET /v1/audit/checkpoint "$key" "" | tr -d '\r' | sed -n 's|^[Xx]-[Tt]enantai-[Vv]erifier-[Kk]ey: *||p')
 [ -n "$vkey" ] || { echo "FAIL: no verifier key"; exit 1; }
 # Requests in flight while SIGTERM arrives: one far slower than the drain bound, and chats.
 request POST "/test/slow?ms=60000" "$key" "" | head -n 1 >"$work/slow" &

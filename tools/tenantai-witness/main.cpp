@@ -122,7 +122,11 @@ std::string origin_hash_hex(const std::string& origin) {
 }
 
 server::HttpResponse plain(int status, std::string content_type, std::string body) {
-  return server::HttpResponse{status, std::move(content_type), std::move(body), {}};
+  server::HttpResponse response;
+  response.status = status;
+  response.content_type = std::move(content_type);
+  response.body = std::move(body);
+  return response;
 }
 
 void add_routes(server::HttpServer& http, WitnessService& service, const ServeOptions& options) {

@@ -2,7 +2,9 @@
 // It owns the listening socket and its I/O threads; routes map (method, path) to handlers.
 // Bad input never reaches a handler unchecked: oversized headers/bodies get 413/431, malformed
 // requests 400, slow clients are cut off by a per-request read timeout, and every error is a
-// JSON body {"error":{"code":...,"message":...}}.
+// JSON body {"error":{"code":...,"message":...}}. A handler may also answer with a streamed body
+// (HttpResponse::streamed: chunked transfer encoding, each write flushed), for bundles and
+// server-sent events.
 #pragma once
 
 #include <atomic>
@@ -41,13 +43,43 @@ struct HttpRequest {
   bool cancelled() const noexcept { return cancel != nullptr && cancel->load(); }
 };
 
+// Sends a streamed response body to one client, for the StreamProducer that HttpServer calls
+// with it (one writer per response, used from the producer's thread only; it must not be kept
+// after the producer returns).
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  // Sends `chunk` (one HTTP/1.1 chunk) and returns once the socket took it, so every write is
+  // flushed; the first write sends the status line and headers before it. Returns false when the
+  // client has gone, did not take the bytes within HttpServerOptions::read_timeout, or stop()
+  // cancelled the request (HttpRequest::cancelled()); from then on every write returns false at
+  // once and the producer should return. An empty chunk sends nothing. Throws only std::bad_alloc.
+  virtual bool write(std::string_view chunk) = 0;
+  // False once a write has failed (see write()); the producer may poll it between slow steps.
+  virtual bool ok() const noexcept = 0;
+};
+
+// Writes a streamed body through the writer, then returns. Runs on a thread of its own (never an
+// I/O thread), so it may wait on slow work, e.g. a model's next token, without holding up other
+// connections; it counts as in flight for stop() until it returns. An exception before its first
+// write becomes the usual error response (tenantai::Error → its JSON error, anything else 500);
+// after the first write the connection is closed without the last chunk, so the client sees a
+// truncated body, never a complete-looking one.
+using StreamProducer = std::function<void(ResponseWriter&)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (e.g. Retry-After)
+  // Set: the body is ignored and `stream` writes it instead, chunked (for an HTTP/1.0 client:
+  // unframed, ended by closing the connection). See StreamProducer.
+  StreamProducer stream;
 
   static HttpResponse json(int status, std::string body);
+  // A streamed response: status, content type and headers go out with the producer's first
+  // write (or when it returns without writing: an empty body).
+  static HttpResponse streamed(int status, std::string content_type, StreamProducer producer);
   // {"error":{"code":"<code>","message":"<message>"}} with the status for the code; an error
   // with a retry hint (e.g. RateLimited) also gets "retry_after_ms" and a Retry-After header.
   static HttpResponse error(const Error& error);
@@ -57,7 +89,8 @@ struct HttpResponse {
 // The HTTP status an ErrorCode maps to (Unauthenticated 401, RateLimited 429, ...).
 int http_status_for(ErrorCode code) noexcept;
 
-// Handlers run on the server's I/O threads and may block briefly. A tenantai::Error thrown by a
+// Handlers run on the server's I/O threads and may block briefly (a long body is streamed
+// instead: HttpResponse::streamed). A tenantai::Error thrown by a
 // handler becomes its JSON error response; any other exception a 500 without internals.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -67,8 +100,11 @@ struct HttpServerOptions {
   std::size_t threads = 2;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 << 10;
-  std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};  // per request, headers+body
+  // Per request, headers+body; also how long a client may take to accept a response or one
+  // chunk of a streamed response before its connection is closed.
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};
   std::size_t max_connections = 1024;  // beyond this, new connections are closed at once
+  std::size_t max_streams = 64;        // streamed responses at once (a thread each); beyond: 503
 };
 
 // Thread-safe: route() before start(); start/stop from any one thread.
@@ -95,7 +131,8 @@ class HttpServer {
   // what is left, joins the I/O threads and runs the shutdown hooks (e.g. audit flush). A
   // handler that ignores cancellation and never returns keeps stop() waiting: a thread cannot
   // be taken from it safely, so the process owner bounds that case itself (rag_server exits
-  // through a watchdog). Returns how many requests were cancelled.
+  // through a watchdog). A streamed response counts as in flight until its producer returns;
+  // cancelling it makes its writer's writes fail. Returns how many requests were cancelled.
   std::size_t stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   // Hooks run once by stop(), in registration order.

@@ -9,15 +9,21 @@
 //   POST   /v1/chat               OpenAI-style {"messages":[...], "max_tokens", "session"?, "model"?}
 //   GET    /v1/usage              the caller's tenant usage and budget
 //   GET    /v1/audit              ?first=&count=  the caller's tenant audit records (admin:export)
-//   GET    /v1/audit/checkpoint   latest signed checkpoint + verifier key (own tenant)
+//   GET    /v1/audit/checkpoint   a fresh signed checkpoint (own tenant): the C2SP signed note
+//                                 as text/plain, or JSON {tenant,size,checkpoint,verifier_key}
+//                                 for "Accept: application/json"; the verifier key also in the
+//                                 X-Tenantai-Verifier-Key header
+//   GET    /v1/audit/proof/inclusion?index=I&size=N    {index,tree_size,leaf,path} (base64 hashes)
+//   GET    /v1/audit/proof/consistency?old=A&new=B     {old_size,new_size,path}
+//   GET    /v1/audit/bundle       the export bundle, streamed as chunked JSON Lines (admin:export)
 //   POST   /v1/tenant/export      export bundle into the server's export directory (admin:export)
 //   DELETE /v1/tenant             offboard the caller's tenant (admin:offboard) → erasure receipt
 //   GET    /metrics               Prometheus text, tenant-labelled (operator token only)
 //   GET    /healthz               liveness, no authentication, no tenant data
 #pragma once
 
+#include <chrono>
 #include <functional>
-
 #include <filesystem>
 #include <string>
 
@@ -42,12 +48,16 @@ struct TenantApiLayers {
   Authenticator& authenticator;      // bearer token → tenant context (fails closed)
   metering::Meter& meter;            // GET /v1/usage, /metrics
   metering::BudgetManager& budgets;  // GET /v1/usage
-  audit::AuditLog& audit;            // GET /v1/audit, /v1/audit/checkpoint
+  audit::AuditLog& audit;            // GET /v1/audit, /v1/audit/checkpoint, proofs, bundle
   AccessRecorder& access_recorder;   // the /metrics scrape's SystemScope is recorded here
-  // The verifier key of a tenant's log, returned with its checkpoint (may throw as
-  // Platform::audit_verifier_key does). Must be thread-safe.
+  // The verifier key of a tenant's log, returned with its checkpoint, proofs and bundle (may
+  // throw as Platform::audit_verifier_key does). Must be thread-safe.
   std::function<std::string(const TenantId&)> audit_verifier_key;
 };
+
+// The response header naming the verifier key ("<name>+<hash>+<key>") of the log a checkpoint,
+// proof or bundle comes from. An auditor pins its own copy; this one is for comparison.
+inline constexpr const char* kVerifierKeyHeader = "X-Tenantai-Verifier-Key";
 
 // The platform's own. Never throws except std::bad_alloc.
 TenantApiLayers tenant_api_layers(pipeline::Platform& platform);
@@ -59,6 +69,11 @@ struct TenantApiOptions {
   std::filesystem::path export_dir;
   std::size_t max_documents_per_request = 256;
   std::size_t max_audit_records = 1000;  // per GET /v1/audit
+  // A /metrics scrape visits every tenant with usage; identical scrapes (same operator and
+  // reason) within this period are one audit record per tenant, the first at once and the
+  // count in the next period's record (see SystemScopeOptions::coalesce_within). 0: one record
+  // per tenant per scrape.
+  std::chrono::milliseconds metrics_audit_period{std::chrono::hours(1)};
 };
 
 // Registers the routes on `server` (before server.start()). Not copyable; the pipeline,
@@ -84,6 +99,11 @@ class TenantApi {
   HttpResponse usage(const HttpRequest& request);
   HttpResponse audit_records(const HttpRequest& request);
   HttpResponse audit_checkpoint(const HttpRequest& request);
+  HttpResponse audit_inclusion(const HttpRequest& request);
+  HttpResponse audit_consistency(const HttpRequest& request);
+  HttpResponse audit_bundle(const HttpRequest& request);
+  // The verifier key of `tenant`'s log: every route that names one asks here.
+  std::string verifier_key_for(const TenantId& tenant) const;
   HttpResponse export_tenant(const HttpRequest& request);
   HttpResponse offboard(const HttpRequest& request);
   HttpResponse metrics(const HttpRequest& request);

@@ -32,7 +32,11 @@ struct ServedWitness {
       last_content_type = request.header("content-type");
       if (misbehave) return misbehave(request);
       auto r = service.add_checkpoint(request.body);
-      return HttpResponse{r.status, r.content_type, r.body, {}};
+      HttpResponse response;
+      response.status = r.status;
+      response.content_type = r.content_type;
+      response.body = r.body;
+      return response;
     });
     server.start();
   }
@@ -43,7 +47,11 @@ struct ServedWitness {
 };
 
 HttpResponse plain(int status, std::string body, std::string type = "text/plain") {
-  return HttpResponse{status, std::move(type), std::move(body), {}};
+  HttpResponse response;
+  response.status = status;
+  response.content_type = std::move(type);
+  response.body = std::move(body);
+  return response;
 }
 
 }  // namespace

@@ -185,3 +185,183 @@ TEST_CASE("binding a port in use fails with Unavailable", "[server]") {
   }
   a.stop();
 }
+
+namespace {
+
+// A streamed route: `n` chunks "chunk-<i>\n", each after `gap`; reports how it ended.
+struct Streamer {
+  std::atomic<bool> started{false};
+  std::atomic<bool> saw_failure{false};
+  std::atomic<int> written{0};
+  std::atomic<bool> finished{false};
+
+  void add_route(HttpServer& server, const std::string& path, int n, std::chrono::milliseconds gap) {
+    server.route("GET", path, [this, n, gap](const HttpRequest&) {
+      return HttpResponse::streamed(200, "application/x-ndjson", [this, n, gap](ResponseWriter& out) {
+        started = true;
+        for (int i = 0; i < n; ++i) {
+          if (!out.write("chunk-" + std::to_string(i) + "\n")) {
+            saw_failure = true;
+            break;
+          }
+          ++written;
+          std::this_thread::sleep_for(gap);
+        }
+        finished = true;
+      });
+    });
+  }
+};
+
+std::string get_request(const std::string& path, const std::string& version = "HTTP/1.1") {
+  return "GET " + path + " " + version + "\r\nHost: x\r\n\r\n";
+}
+
+}  // namespace
+
+TEST_CASE("a streamed response arrives chunked, chunk by chunk, and the connection is kept alive", "[server][stream]") {
+  HttpServer server(small_limits());
+  add_echo_routes(server);
+  Streamer streamer;
+  streamer.add_route(server, "/stream", 3, std::chrono::milliseconds(50));
+  server.start();
+
+  test_support::RawConnection client(server.port());
+  client.send(get_request("/stream"));
+  // The first chunk is on the wire while the producer is still sleeping before the second.
+  REQUIRE(client.read_until("chunk-0\n"));
+  CHECK(client.received().find("chunk-2") == std::string::npos);
+  REQUIRE(client.read_until("\r\n0\r\n\r\n"));
+  const auto response = test_support::parse_chunked(client.received());
+  CHECK(response.head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(response.head.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(response.head.find("Content-Type: application/x-ndjson") != std::string::npos);
+  CHECK(response.complete);
+  CHECK(response.chunks == std::vector<std::string>{"chunk-0\n", "chunk-1\n", "chunk-2\n"});
+  // Same connection: the next request is served.
+  client.send(get_request("/query?q=after"));
+  CHECK(client.read_until("\"after\""));
+
+  // A whole-body client (Beast's parser) reads the same body.
+  auto whole = http_call(server.port(), "GET", "/stream");
+  CHECK(whole.status == 200);
+  CHECK(whole.body == "chunk-0\nchunk-1\nchunk-2\n");
+  server.stop();
+}
+
+TEST_CASE("a streamed response to an HTTP/1.0 client is unframed and ends with the connection", "[server][stream]") {
+  HttpServer server(small_limits());
+  Streamer streamer;
+  streamer.add_route(server, "/stream", 2, std::chrono::milliseconds(1));
+  server.start();
+  test_support::RawConnection client(server.port());
+  client.send(get_request("/stream", "HTTP/1.0"));
+  REQUIRE(client.read_to_end());
+  const std::string& raw = client.received();
+  CHECK(raw.rfind("HTTP/1.0 200", 0) == 0);
+  CHECK(raw.find("chunked") == std::string::npos);
+  CHECK(raw.substr(raw.find("\r\n\r\n") + 4) == "chunk-0\nchunk-1\n");
+  server.stop();
+}
+
+TEST_CASE("a producer that fails before writing gets its error response; after writing, a truncated body",
+          "[server][stream]") {
+  HttpServer server(small_limits());
+  server.route("GET", "/refuse", [](const HttpRequest&) {
+    return HttpResponse::streamed(200, "text/plain", [](ResponseWriter&) { throw Error(ErrorCode::NotFound, "nothing to stream"); });
+  });
+  server.route("GET", "/break", [](const HttpRequest&) {
+    return HttpResponse::streamed(200, "text/plain", [](ResponseWriter& out) {
+      out.write("partial\n");
+      throw std::runtime_error("secret internals");
+    });
+  });
+  add_echo_routes(server);
+  server.start();
+  auto refused = http_call(server.port(), "GET", "/refuse");
+  CHECK(refused.status == 404);
+  CHECK(nlohmann::json::parse(refused.body)["error"]["message"] == "nothing to stream");
+
+  test_support::RawConnection client(server.port());
+  client.send(get_request("/break"));
+  CHECK(client.read_to_end());  // closed by the server...
+  const auto broken = test_support::parse_chunked(client.received());
+  CHECK(broken.chunks == std::vector<std::string>{"partial\n"});
+  CHECK_FALSE(broken.complete);  // ...without the last chunk
+  CHECK(client.received().find("secret internals") == std::string::npos);
+  CHECK(http_call(server.port(), "GET", "/query?q=1").status == 200);
+  server.stop();
+}
+
+TEST_CASE("a client that disconnects mid-stream stops the producer and the server keeps serving",
+          "[server][stream][concurrency]") {
+  HttpServer server(small_limits());
+  add_echo_routes(server);
+  Streamer streamer;
+  streamer.add_route(server, "/forever", 100000, std::chrono::milliseconds(1));
+  server.start();
+  {
+    test_support::RawConnection client(server.port());
+    client.send(get_request("/forever"));
+    REQUIRE(client.read_until("chunk-3\n"));
+    client.abort();
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!streamer.finished && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(streamer.finished);
+  CHECK(streamer.saw_failure);
+  CHECK(streamer.written < 100000);
+  CHECK(http_call(server.port(), "GET", "/query?q=next").status == 200);
+  CHECK(server.stop(std::chrono::milliseconds(500)) == 0);
+}
+
+TEST_CASE("a client that stops reading a stream is cut off by the timeout", "[server][stream][concurrency]") {
+  HttpServer server(small_limits());  // 300 ms
+  add_echo_routes(server);
+  Streamer streamer;
+  // 64 KiB chunks: the socket buffers fill within a few writes once the client stops reading.
+  server.route("GET", "/flood", [&](const HttpRequest&) {
+    return HttpResponse::streamed(200, "application/octet-stream", [&](ResponseWriter& out) {
+      const std::string block(64 << 10, 'x');
+      while (out.write(block)) ++streamer.written;
+      streamer.saw_failure = true;
+      streamer.finished = true;
+    });
+  });
+  server.start();
+  test_support::RawConnection client(server.port());
+  client.send(get_request("/flood"));
+  REQUIRE(client.read_until("xxxx"));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!streamer.finished && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(streamer.finished);
+  CHECK(http_call(server.port(), "GET", "/query?q=next").status == 200);
+  server.stop();
+}
+
+TEST_CASE("streams beyond max_streams get 503; stop() cancels a running stream", "[server][stream][concurrency]") {
+  HttpServerOptions options = small_limits();
+  options.max_streams = 1;
+  HttpServer server(options);
+  Streamer streamer;
+  streamer.add_route(server, "/forever", 1000000, std::chrono::milliseconds(2));
+  server.start();
+  test_support::RawConnection client(server.port());
+  client.send(get_request("/forever"));
+  REQUIRE(client.read_until("chunk-1\n"));
+  auto second = http_call(server.port(), "GET", "/forever");
+  CHECK(second.status == 503);
+  // The client keeps reading while the server stops: the stream is cancelled after the grace.
+  std::thread reader([&] { client.read_to_end(10000); });
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(server.stop(std::chrono::milliseconds(200)) == 1);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+  reader.join();
+  CHECK(streamer.finished);
+  CHECK(streamer.saw_failure);
+  CHECK_FALSE(test_support::parse_chunked(client.received()).complete);
+}

@@ -2,8 +2,6 @@
 // route, bad input (malformed JSON, unknown key, oversize body, slow client, another tenant's
 // ids), and the server keeps serving through all of it.
 #include <catch2/catch.hpp>
-#include <tenantai/inference/echo_model.h>
-#include <tenantai/inference/hashing_embedder.h>
 #include <tenantai/pipeline.h>
 #include <tenantai/server/http_server.h>
 #include <tenantai/server/tenant_api.h>
@@ -12,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "support/api_server.h"
 #include "support/http_client.h"
 #include "support/test_auth.h"
 
@@ -24,49 +23,7 @@ namespace {
 
 using tenantai::test_support::fixed_secret;
 
-struct Server {
-  test_support::TempDir dir;
-  std::unique_ptr<pipeline::Platform> platform;
-  std::unique_ptr<pipeline::TenantRegistry> registry;
-  std::unique_ptr<pipeline::Pipeline> pipeline;
-  std::unique_ptr<server::HttpServer> http;
-  std::unique_ptr<server::TenantApi> api;
-  std::uint16_t port = 0;
-
-  Server() {
-    pipeline::PlatformOptions options;
-    options.data_dir = std::filesystem::path(dir.path()) / "data";
-    options.backend = std::make_shared<inference::EchoModel>();
-    options.embedder = std::make_shared<inference::HashingEmbedder>();
-    platform = std::make_unique<pipeline::Platform>(std::move(options));
-    registry = std::make_unique<pipeline::TenantRegistry>(*platform);
-    pipeline = std::make_unique<pipeline::Pipeline>(*platform);
-    SystemScope system(platform->access_recorder(), "test", "provision api test tenants");
-    for (const std::string tenant : {"alpha", "beta"}) {
-      pipeline::TenantConfig config{TenantId(tenant)};
-      config.tier = "enterprise";
-      config.models.model = "echo-small";
-      config.quotas.max_request_bytes = 8192;
-      config.api_keys.push_back({"admin", {"staff"}, {"admin:export", "admin:offboard"}, fixed_secret(tenant + "Admin")});
-      config.api_keys.push_back({"viewer", {"staff"}, {}, fixed_secret(tenant + "Viewer")});
-      registry->onboard(system, config);
-    }
-    server::HttpServerOptions http_options;
-    http_options.max_body_bytes = 64 << 10;
-    http_options.read_timeout = std::chrono::milliseconds(500);
-    http = std::make_unique<server::HttpServer>(http_options);
-    api = std::make_unique<server::TenantApi>(*http, *platform, *pipeline, *registry,
-                                              server::TenantApiOptions{"op-token", std::filesystem::path(dir.path()) / "exports"});
-    http->start();
-    port = http->port();
-  }
-  ~Server() { http->stop(); }
-
-  test_support::HttpResult call(const std::string& key, const std::string& method, const std::string& target,
-                                const json& body = nullptr) {
-    return http_call(port, method, target, body.is_null() ? "" : body.dump(), {{"Authorization", "Bearer " + key}});
-  }
-};
+using Server = test_support::ApiServer;
 
 std::string code_of(const test_support::HttpResult& r) {
   auto body = json::parse(r.body, nullptr, false);
@@ -105,7 +62,8 @@ TEST_CASE("tenant api: each key sees only its own tenant's documents, answers, u
   CHECK(json::parse(audit.body)["tenant"] == "beta");
   CHECK(audit.body.find("\"alpha\"") == std::string::npos);
   CHECK(s.call(fixed_secret("betaViewer"), "GET", "/v1/audit").status == 403);  // no admin:export
-  auto checkpoint = json::parse(s.call(fixed_secret("alphaViewer"), "GET", "/v1/audit/checkpoint").body);
+  auto checkpoint =
+      json::parse(s.call(fixed_secret("alphaViewer"), "GET", "/v1/audit/checkpoint", nullptr, {{"Accept", "application/json"}}).body);
   CHECK(checkpoint["checkpoint"].get<std::string>().find("tenantai.audit/alpha") != std::string::npos);
 }
 
