@@ -5,6 +5,7 @@
 #include "audit/bundle.h"
 #include "audit/record_codec.h"
 #include "audit/tenant_log.h"
+#include "audit/witness_publisher.h"
 #include "core/durable_file.h"
 
 namespace tenantai::audit {
@@ -64,6 +65,7 @@ AuditLog::AuditLog(std::filesystem::path root, AuditLogOptions options)
     options_.storage = std::make_shared<FileLogStorage>(root_);
   }
   next_event_id_ = random_u64();
+  if (options_.witnesses_for) publisher_ = std::make_unique<WitnessPublisher>(options_);
 }
 
 AuditLog::~AuditLog() = default;
@@ -77,7 +79,16 @@ std::shared_ptr<AuditLog::TenantLog> AuditLog::log_of(const TenantId& tenant) {
   // Every caller reached here through a TenantScope, a SystemScope visit or an AccessRecord.
   std::lock_guard lock(logs_mutex_);
   auto& slot = logs_[tenant];
-  if (!slot) slot = std::make_shared<TenantLog>(*options_.storage, tenant, options_);
+  if (!slot) {
+    slot = std::make_shared<TenantLog>(*options_.storage, tenant, options_);
+    if (publisher_ && slot->witnessed()) {
+      std::weak_ptr<TenantLog> weak = slot;
+      slot->on_signed = [this, weak] {
+        if (auto log = weak.lock()) publisher_->wake(log);
+      };
+      publisher_->wake(slot);  // the start-up check: do the witnesses hold more than this log?
+    }
+  }
   return slot;
 }
 
@@ -172,6 +183,26 @@ Checkpoint AuditLog::latest_checkpoint_for(const TenantId& tenant) {
     throw Error(ErrorCode::NotFound, "tenant \"" + tenant.str() + "\" has no audit checkpoint yet");
   }
   return log->checkpoints().back();
+}
+
+Checkpoint AuditLog::published_checkpoint_for(const TenantId& tenant) {
+  auto log = log_of(tenant);
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  if (!log->published()) {
+    throw Error(ErrorCode::NotFound, "tenant \"" + tenant.str() + "\" has no witnessed (published) audit checkpoint yet");
+  }
+  return *log->published();
+}
+
+bool AuditLog::publish_now_for(const TenantId& tenant) {
+  auto log = log_of(tenant);
+  {
+    std::lock_guard lock(log->mutex);
+    log->check_usable();
+    if (!log->witnessed()) return false;
+  }
+  return publisher_->publish_now(*log);
 }
 
 std::uint64_t AuditLog::size_of(const TenantId& tenant) {

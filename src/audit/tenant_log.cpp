@@ -20,6 +20,7 @@ AuditLog::TenantLog::TenantLog(LogStorage& storage, const TenantId& tenant, cons
     : tenant_(tenant), options_(options), streams_(storage.open(tenant, OpenMode::ReadWrite)) {
   try {
     load_keys();
+    load_policy();
     recover();
     load_checkpoints();  // refuses a log that ends before its checkpoint, before anything is cut
     check_tail_authentic(checkpoints_.empty() ? 0 : checkpoints_.back().size);
@@ -51,6 +52,26 @@ void AuditLog::TenantLog::load_keys() {
                                 : std::shared_ptr<const CheckpointSigner>(options_.signer, [](const CheckpointSigner*) {});
   if (!signer_) throw Error(ErrorCode::CryptoFailure, "no audit signing key for tenant \"" + tenant_.str() + "\"");
   record_key_ = signer_->derive_key("tenantai/audit/record-auth/v1\n" + origin_for(tenant_));
+}
+
+void AuditLog::TenantLog::load_policy() {
+  if (options_.witnesses_for) policy_ = options_.witnesses_for(tenant_);
+  for (const auto& witness : policy_.witnesses) {
+    if (!witness) throw Error(ErrorCode::InvalidArgument, "a witness of tenant \"" + tenant_.str() + "\" is null");
+  }
+  if (policy_.quorum > policy_.witnesses.size()) {
+    throw Error(ErrorCode::InvalidArgument, "witness quorum " + std::to_string(policy_.quorum) + " of tenant \"" +
+                                                tenant_.str() + "\" exceeds its " +
+                                                std::to_string(policy_.witnesses.size()) + " witnesses");
+  }
+  if (!policy_.witnesses.empty() && policy_.quorum == 0) policy_.quorum = policy_.witnesses.size();
+  witness_sizes_.assign(policy_.witnesses.size(), 0);
+}
+
+bool AuditLog::TenantLog::cosigned_by_quorum(std::string_view note) const {
+  std::vector<CosignatureVerifier> verifiers;
+  for (const auto& witness : policy_.witnesses) verifiers.push_back(witness->verifier());
+  return verify_cosignatures(note, verifiers, policy_.quorum).ok();
 }
 
 void AuditLog::TenantLog::recover() {
@@ -98,8 +119,10 @@ void AuditLog::TenantLog::load_checkpoints() {
       throw Error(ErrorCode::Tampered, "checkpoint " + std::to_string(checkpoints_.size()) + " in " +
                                            streams_->checkpoints_name() + ": " + cp.error().message());
     }
+    if (witnessed() && cosigned_by_quorum(note)) published_ = *cp;
     checkpoints_.push_back(std::move(cp).value());
   }
+  if (published_) witness_sizes_.assign(policy_.witnesses.size(), published_->size);
   if (stored.torn) streams_->truncate_checkpoints(checkpoints_.size());
   if (!checkpoints_.empty()) {
     const Checkpoint& latest = checkpoints_.back();
@@ -202,6 +225,7 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
   checkpoints_.push_back(std::move(cp));
   since_checkpoint_ = 0;
   last_checkpoint_ = std::chrono::steady_clock::now();
+  if (on_signed) on_signed();
   return checkpoints_.back();
 }
 
@@ -279,6 +303,41 @@ std::uint64_t AuditLog::TenantLog::prune_before(std::unique_lock<std::mutex>& lo
     throw;
   }
   return pruned;
+}
+
+std::optional<AuditLog::TenantLog::Submission> AuditLog::TenantLog::next_submission() {
+  if (broken_ || !witnessed() || checkpoints_.empty()) return std::nullopt;
+  const Checkpoint& latest = checkpoints_.back();
+  if (startup_checked_ && published_ && published_->size == latest.size && published_->root == latest.root) {
+    return std::nullopt;
+  }
+  Submission s;
+  s.checkpoint = latest;
+  for (const std::uint64_t held : witness_sizes_) {
+    const std::uint64_t old_size = std::min(held, latest.size);
+    s.old_sizes.push_back(old_size);
+    s.proofs.push_back(proof_between(old_size, latest.size));
+  }
+  return s;
+}
+
+std::vector<Hash> AuditLog::TenantLog::proof_between(std::uint64_t old_size, std::uint64_t new_size) const {
+  if (old_size == 0 || old_size >= new_size || new_size > leaves_.size()) return {};
+  return consistency_proof(leaves_, old_size, new_size).value();
+}
+
+void AuditLog::TenantLog::witness_holds(std::size_t witness, std::uint64_t size) {
+  if (witness < witness_sizes_.size()) witness_sizes_[witness] = size;
+}
+
+void AuditLog::TenantLog::publish(const Checkpoint& checkpoint, const std::string& cosignatures) {
+  startup_checked_ = true;
+  if (published_ && published_->size == checkpoint.size && published_->root == checkpoint.root) return;
+  Checkpoint cosigned = checkpoint;
+  cosigned.note = checkpoint.note + cosignatures;  // the note ends in its last signature line's newline
+  streams_->append_checkpoint(cosigned.note);
+  checkpoints_.push_back(cosigned);
+  published_ = std::move(cosigned);
 }
 
 std::optional<std::int64_t> AuditLog::TenantLog::grant_of(const std::string& operator_id) const {

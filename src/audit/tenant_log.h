@@ -64,8 +64,38 @@ class AuditLog::TenantLog {
 
   const TenantId& tenant() const noexcept { return tenant_; }
 
+  // Witnessing (driven by WitnessPublisher, always under `mutex`).
+  struct Submission {
+    Checkpoint checkpoint;                    // the newest signed checkpoint
+    std::vector<std::uint64_t> old_sizes;     // per witness: the size it is believed to hold
+    std::vector<std::vector<Hash>> proofs;    // per witness: consistency proof old -> new
+  };
+  const WitnessPolicy& policy() const noexcept { return policy_; }
+  bool witnessed() const noexcept { return !policy_.witnesses.empty(); }
+  // What to submit, or nullopt when the newest checkpoint is published and the start-up check is
+  // done (or the log is broken or unwitnessed).
+  std::optional<Submission> next_submission();
+  std::vector<Hash> proof_between(std::uint64_t old_size, std::uint64_t new_size) const;
+  // A witness cosigned `checkpoint` (it now holds its size).
+  void witness_holds(std::size_t witness, std::uint64_t size);
+  // Appends `checkpoint`'s note with the quorum's cosignature lines as the published checkpoint.
+  void publish(const Checkpoint& checkpoint, const std::string& cosignatures);
+  // A witness proved the log rolled back or forked: the log becomes unusable with `reason`.
+  // Returns false (and keeps the first reason) when the log was already unusable.
+  bool mark_tampered(const Error& reason) {
+    if (broken_) return false;
+    broken_ = reason;
+    return true;
+  }
+  const std::optional<Checkpoint>& published() const noexcept { return published_; }
+  // Called after each signed checkpoint (AuditLog wakes the witness thread).
+  std::function<void()> on_signed;
+
  private:
   void load_keys();
+  void load_policy();
+  // Whether `note` carries the policy's quorum of valid cosignatures.
+  bool cosigned_by_quorum(std::string_view note) const;
   void recover();
   void load_checkpoints();
   // The start of the first checkpoint interval whose records do not match its signed root.
@@ -89,6 +119,10 @@ class AuditLog::TenantLog {
   std::shared_ptr<const CheckpointSigner> signer_;
   std::optional<crypto::KeyLease> record_key_;  // authenticates this log's records (from signer_)
   std::vector<bool> authentic_;                 // per stored record, found while recovering
+  WitnessPolicy policy_;
+  std::optional<Checkpoint> published_;          // newest checkpoint with a quorum of cosignatures
+  std::vector<std::uint64_t> witness_sizes_;     // per witness: size it is believed to hold
+  bool startup_checked_ = false;                 // the witnesses saw this log's newest checkpoint
   std::vector<Hash> leaves_;
   MerkleFrontier frontier_;
   std::vector<Checkpoint> checkpoints_;

@@ -27,6 +27,7 @@
 #include "tenantai/audit/log_storage.h"
 #include "tenantai/audit/merkle.h"
 #include "tenantai/audit/sink.h"
+#include "tenantai/audit/witness.h"
 #include "tenantai/core/scope.h"
 #include "tenantai/core/system_scope.h"
 #include "tenantai/crypto/sealer.h"
@@ -50,6 +51,19 @@ struct AuditLogOptions {
   // Verifier keys of earlier signing keys (key rotation): checkpoints they signed are still
   // accepted when a log opens; new checkpoints are signed by the current key.
   std::vector<std::string> previous_verifier_keys{};
+  // The witnesses each tenant's log submits its checkpoints to (C2SP tlog-witness), and how many
+  // must cosign for a checkpoint to be published. Called once per tenant when its log opens, from
+  // any thread; nullptr or an empty policy: that log is unwitnessed. Submission runs on one
+  // background thread (appends never wait for a witness); the cosigned note is appended to the
+  // checkpoint stream. When a log opens, its newest checkpoint is submitted at once: a witness
+  // holding a larger tree (rollback) or refusing the tree as inconsistent (fork, rewrite) makes
+  // that tenant's log Tampered (and calls on_tampered); an unreachable witness only delays
+  // publication (retried every witness_retry).
+  std::function<WitnessPolicy(const TenantId&)> witnesses_for = nullptr;
+  std::chrono::milliseconds witness_retry{1000};
+  // Called (from the witness thread, no lock held) when a tenant's log is found Tampered after it
+  // opened, e.g. so the platform quarantines the tenant. Must be thread-safe and not throw.
+  std::function<void(const TenantId&, const Error&)> on_tampered = nullptr;
   // Seals event bodies with the tenant's key (nullptr: bodies stored in clear). The Merkle leaf
   // covers the stored (sealed) bytes, so integrity is checkable without the key. Must outlive
   // the log. Events recorded without a tenant context (SystemScope visits) stay in clear.
@@ -89,6 +103,8 @@ struct ConsistencyProof {
   std::uint64_t new_size = 0;
   std::vector<Hash> path{};
 };
+
+class WitnessPublisher;
 
 // Which redaction an operator read uses.
 enum class OperatorView { Redacted, Full };
@@ -140,6 +156,19 @@ class AuditLog {
   template <typename Tag>
   Scoped<Checkpoint, Tag> latest_checkpoint(const TenantScope<Tag>& scope) {
     return scope.bind(latest_checkpoint_for(scope.tenant()));
+  }
+  // The newest checkpoint a quorum of the tenant's witnesses cosigned (note with cosignature
+  // lines). NotFound when none is yet (or the log is unwitnessed).
+  template <typename Tag>
+  Scoped<Checkpoint, Tag> published_checkpoint(const TenantScope<Tag>& scope) {
+    return scope.bind(published_checkpoint_for(scope.tenant()));
+  }
+  // Submits the tenant's unpublished checkpoint to its witnesses now and waits for the answers
+  // (tests, tools, shutdown). Returns whether the newest checkpoint is published. Throws what
+  // the log throws (Tampered when a witness proves rollback or fork).
+  template <typename Tag>
+  bool publish_now(const TenantScope<Tag>& scope) {
+    return publish_now_for(scope.tenant());
   }
   // Number of events in the tenant's log.
   template <typename Tag>
@@ -227,6 +256,9 @@ class AuditLog {
   void sync_for(const TenantId& tenant);
   Checkpoint checkpoint_for(const TenantId& tenant);
   Checkpoint latest_checkpoint_for(const TenantId& tenant);
+  Checkpoint published_checkpoint_for(const TenantId& tenant);
+  bool publish_now_for(const TenantId& tenant);
+  friend class WitnessPublisher;
   std::uint64_t size_of(const TenantId& tenant);
   std::vector<AuditRecord> read_for(const TenantContext& context, std::uint64_t first,
                                     std::uint64_t count);
@@ -246,6 +278,7 @@ class AuditLog {
   std::mutex logs_mutex_;
   std::unordered_map<TenantId, std::shared_ptr<TenantLog>> logs_;  // opened on first use
   std::atomic<std::uint64_t> next_event_id_{0};
+  std::unique_ptr<WitnessPublisher> publisher_;  // with witnesses_for; stopped first
 };
 
 }  // namespace tenantai::audit
