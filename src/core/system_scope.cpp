@@ -85,7 +85,7 @@ TenantContext SystemScope::begin_visit(const TenantId& tenant) {
   TenantContext context(std::move(principal), new_request_id(),
                         TenantContext::Clock::now() + options_.visit_timeout, std::move(token));
   recorder_.record(AccessRecord{tenant, operator_id_, std::string(reason_.text()), options_.ticket,
-                                context.request_id(), std::chrono::system_clock::now()});
+                                context.request_id(), std::chrono::system_clock::now(), options_.coalesce_within});
   return context;
 }
 

@@ -149,7 +149,7 @@ void Platform::make_keys_and_audit(const std::filesystem::path& root) {
   };
   audit_ = std::make_unique<audit::AuditLog>(audit_dir, std::move(audit_options));
   key_observer_.attach(*audit_);
-  access_recorder_ = std::make_unique<audit::AuditAccessRecorder>(*audit_);
+  access_recorder_ = std::make_unique<audit::AuditAccessRecorder>(*audit_, clock_);
 
   if (options_.api_keys) {
     api_keys_ = options_.api_keys;
@@ -263,7 +263,13 @@ Platform::~Platform() {
   // Running and queued inference jobs finish first (they hold references into the layers).
   inference_pool_->pool.join();
   scheduler_.reset();
-  // Graceful shutdown: sign a final checkpoint for every provisioned tenant's log.
+  // Graceful shutdown: the counts of coalesced operator visits (e.g. /metrics scrapes) still
+  // pending, then a final checkpoint for every provisioned tenant's log, covering them.
+  try {
+    access_recorder_->flush();
+  } catch (const std::exception& e) {
+    std::cerr << "tenantai: coalesced operator-access counts not recorded at shutdown: " << e.what() << "\n";
+  }
   try {
     SystemScope system(*access_recorder_, "tenantai", "final audit checkpoint at shutdown");
     for (const auto& tenant : provisioned_tenants(system)) {

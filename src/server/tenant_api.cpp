@@ -274,7 +274,11 @@ HttpResponse TenantApi::metrics(const HttpRequest& request) {
   if (options_.operator_token.empty() || !tokens_equal(request.bearer_token(), options_.operator_token)) {
     throw Error(ErrorCode::Unauthenticated, "/metrics needs the operator token");
   }
-  SystemScope system(layers_.access_recorder, "metrics-scraper", "Prometheus scrape of per-tenant usage counters");
+  // Identical scrapes within the period are one record per tenant (see TenantApiOptions).
+  SystemScopeOptions scope_options;
+  scope_options.coalesce_within = options_.metrics_audit_period;
+  SystemScope system(layers_.access_recorder, "metrics-scraper", "Prometheus scrape of per-tenant usage counters",
+                     std::move(scope_options));
   HttpResponse response;
   response.status = 200;
   response.content_type = "text/plain; version=0.0.4";

@@ -18,7 +18,7 @@ ApiServer::ApiServer(ApiServerOptions options) : data_dir(std::move(options.data
   platform = std::make_unique<pipeline::Platform>(std::move(platform_options));
   registry = std::make_unique<pipeline::TenantRegistry>(*platform);
   pipeline = std::make_unique<pipeline::Pipeline>(*platform);
-  if (options.onboard) {
+  {
     SystemScope system(platform->access_recorder(), "test", "provision api test tenants");
     for (const std::string tenant : {"alpha", "beta"}) {
       pipeline::TenantConfig config{TenantId(tenant)};

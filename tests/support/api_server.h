@@ -24,9 +24,9 @@ namespace tenantai::test_support {
 
 struct ApiServerOptions {
   // Where the platform keeps its data; empty: a temporary directory the server owns. Give the
-  // same directory to a second server (onboard = false) to test a restart.
+  // same directory to a second server to test a restart (onboarding again is what a host does
+  // on every start).
   std::filesystem::path data_dir;
-  bool onboard = true;                          // provision alpha and beta
   std::shared_ptr<const TimeSource> clock;      // nullptr: the system clock
   std::chrono::milliseconds metrics_audit_period{std::chrono::hours(1)};
 };

@@ -48,6 +48,9 @@ struct AccessRecord {
   std::string ticket;                               // optional change/support ticket
   std::string request_id;                           // the context id used for the visit
   std::chrono::system_clock::time_point at;
+  // From SystemScopeOptions::coalesce_within: zero, or how long identical visits may be
+  // coalesced into one record by a recorder that coalesces (AuditAccessRecorder does).
+  std::chrono::milliseconds coalesce_within{0};
 };
 
 // Where SystemScope visits are recorded. Implementations must be thread-safe and durable
@@ -97,6 +100,11 @@ struct SystemScopeOptions {
   std::size_t max_visits = 1024;  // visits allowed through one SystemScope; more → RateLimited
   std::string ticket;             // optional ticket id recorded with every visit
   std::chrono::milliseconds visit_timeout{std::chrono::minutes(5)};
+  // For routine, repeated visits (a metrics scrape): identical visits (same tenant, operator,
+  // reason and ticket) within this period may be recorded as one record per period carrying
+  // their count; the first of each period is still recorded before it runs. Zero (the default):
+  // every visit is recorded on its own. A recorder that does not coalesce records every visit.
+  std::chrono::milliseconds coalesce_within{0};
 };
 
 // A privileged, audited handle for work that must touch several tenants. Not copyable.

@@ -18,7 +18,9 @@
 //   GET    /v1/audit/bundle       the export bundle, streamed as chunked JSON Lines (admin:export)
 //   POST   /v1/tenant/export      export bundle into the server's export directory (admin:export)
 //   DELETE /v1/tenant             offboard the caller's tenant (admin:offboard) → erasure receipt
-//   GET    /metrics               Prometheus text, tenant-labelled (operator token only)
+//   GET    /metrics               Prometheus text, tenant-labelled (operator token only); audited
+//                                 once per tenant per TenantApiOptions::metrics_audit_period
+// (docs/http-api.md has the details.)
 //   GET    /healthz               liveness, no authentication, no tenant data
 #pragma once
 

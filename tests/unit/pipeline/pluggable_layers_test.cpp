@@ -20,6 +20,7 @@
 #include <filesystem>
 
 #include "platform_fixture.h"
+#include "support/manual_time_source.h"
 #include "support/memory_log_storage.h"
 #include "support/test_auth.h"
 
@@ -146,19 +147,7 @@ class CountingResponseCache final : public cache::ResponseCacheStore {
   cache::ResponseCache inner_;
 };
 
-// A clock the test moves by hand (both the wall and the steady reading).
-class ManualTimeSource final : public TimeSource {
- public:
-  std::chrono::system_clock::time_point wall() const noexcept override { return wall_start_ + offset(); }
-  std::chrono::steady_clock::time_point steady() const noexcept override { return steady_start_ + offset(); }
-  void advance(std::chrono::seconds by) { offset_seconds_ += by.count(); }
-
- private:
-  std::chrono::seconds offset() const noexcept { return std::chrono::seconds(offset_seconds_.load()); }
-  std::chrono::system_clock::time_point wall_start_ = std::chrono::system_clock::now();
-  std::chrono::steady_clock::time_point steady_start_ = std::chrono::steady_clock::now();
-  std::atomic<std::int64_t> offset_seconds_{0};
-};
+using test_support::ManualTimeSource;
 
 }  // namespace
 

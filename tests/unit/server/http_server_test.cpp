@@ -213,6 +213,16 @@ struct Streamer {
   }
 };
 
+// A started server with the echo routes and `streamer` at `path`.
+std::unique_ptr<HttpServer> streaming_server(Streamer& streamer, const std::string& path, int n,
+                                             std::chrono::milliseconds gap, HttpServerOptions options = small_limits()) {
+  auto server = std::make_unique<HttpServer>(options);
+  add_echo_routes(*server);
+  streamer.add_route(*server, path, n, gap);
+  server->start();
+  return server;
+}
+
 std::string get_request(const std::string& path, const std::string& version = "HTTP/1.1") {
   return "GET " + path + " " + version + "\r\nHost: x\r\n\r\n";
 }
@@ -220,13 +230,10 @@ std::string get_request(const std::string& path, const std::string& version = "H
 }  // namespace
 
 TEST_CASE("a streamed response arrives chunked, chunk by chunk, and the connection is kept alive", "[server][stream]") {
-  HttpServer server(small_limits());
-  add_echo_routes(server);
   Streamer streamer;
-  streamer.add_route(server, "/stream", 3, std::chrono::milliseconds(50));
-  server.start();
+  auto server = streaming_server(streamer, "/stream", 3, std::chrono::milliseconds(50));
 
-  test_support::RawConnection client(server.port());
+  test_support::RawConnection client(server->port());
   client.send(get_request("/stream"));
   // The first chunk is on the wire while the producer is still sleeping before the second.
   REQUIRE(client.read_until("chunk-0\n"));
@@ -243,25 +250,23 @@ TEST_CASE("a streamed response arrives chunked, chunk by chunk, and the connecti
   CHECK(client.read_until("\"after\""));
 
   // A whole-body client (Beast's parser) reads the same body.
-  auto whole = http_call(server.port(), "GET", "/stream");
+  auto whole = http_call(server->port(), "GET", "/stream");
   CHECK(whole.status == 200);
   CHECK(whole.body == "chunk-0\nchunk-1\nchunk-2\n");
-  server.stop();
+  server->stop();
 }
 
 TEST_CASE("a streamed response to an HTTP/1.0 client is unframed and ends with the connection", "[server][stream]") {
-  HttpServer server(small_limits());
   Streamer streamer;
-  streamer.add_route(server, "/stream", 2, std::chrono::milliseconds(1));
-  server.start();
-  test_support::RawConnection client(server.port());
+  auto server = streaming_server(streamer, "/stream", 2, std::chrono::milliseconds(1));
+  test_support::RawConnection client(server->port());
   client.send(get_request("/stream", "HTTP/1.0"));
   REQUIRE(client.read_to_end());
   const std::string& raw = client.received();
   CHECK(raw.rfind("HTTP/1.0 200", 0) == 0);
   CHECK(raw.find("chunked") == std::string::npos);
   CHECK(raw.substr(raw.find("\r\n\r\n") + 4) == "chunk-0\nchunk-1\n");
-  server.stop();
+  server->stop();
 }
 
 TEST_CASE("a producer that fails before writing gets its error response; after writing, a truncated body",
@@ -295,13 +300,10 @@ TEST_CASE("a producer that fails before writing gets its error response; after w
 
 TEST_CASE("a client that disconnects mid-stream stops the producer and the server keeps serving",
           "[server][stream][concurrency]") {
-  HttpServer server(small_limits());
-  add_echo_routes(server);
   Streamer streamer;
-  streamer.add_route(server, "/forever", 100000, std::chrono::milliseconds(1));
-  server.start();
+  auto server = streaming_server(streamer, "/forever", 100000, std::chrono::milliseconds(1));
   {
-    test_support::RawConnection client(server.port());
+    test_support::RawConnection client(server->port());
     client.send(get_request("/forever"));
     REQUIRE(client.read_until("chunk-3\n"));
     client.abort();
@@ -313,8 +315,8 @@ TEST_CASE("a client that disconnects mid-stream stops the producer and the serve
   CHECK(streamer.finished);
   CHECK(streamer.saw_failure);
   CHECK(streamer.written < 100000);
-  CHECK(http_call(server.port(), "GET", "/query?q=next").status == 200);
-  CHECK(server.stop(std::chrono::milliseconds(500)) == 0);
+  CHECK(http_call(server->port(), "GET", "/query?q=next").status == 200);
+  CHECK(server->stop(std::chrono::milliseconds(500)) == 0);
 }
 
 TEST_CASE("a client that stops reading a stream is cut off by the timeout", "[server][stream][concurrency]") {
@@ -346,19 +348,17 @@ TEST_CASE("a client that stops reading a stream is cut off by the timeout", "[se
 TEST_CASE("streams beyond max_streams get 503; stop() cancels a running stream", "[server][stream][concurrency]") {
   HttpServerOptions options = small_limits();
   options.max_streams = 1;
-  HttpServer server(options);
   Streamer streamer;
-  streamer.add_route(server, "/forever", 1000000, std::chrono::milliseconds(2));
-  server.start();
-  test_support::RawConnection client(server.port());
+  auto server = streaming_server(streamer, "/forever", 1000000, std::chrono::milliseconds(2), options);
+  test_support::RawConnection client(server->port());
   client.send(get_request("/forever"));
   REQUIRE(client.read_until("chunk-1\n"));
-  auto second = http_call(server.port(), "GET", "/forever");
+  auto second = http_call(server->port(), "GET", "/forever");
   CHECK(second.status == 503);
   // The client keeps reading while the server stops: the stream is cancelled after the grace.
   std::thread reader([&] { client.read_to_end(10000); });
   const auto t0 = std::chrono::steady_clock::now();
-  CHECK(server.stop(std::chrono::milliseconds(200)) == 1);
+  CHECK(server->stop(std::chrono::milliseconds(200)) == 1);
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   reader.join();
   CHECK(streamer.finished);
