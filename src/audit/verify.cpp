@@ -92,6 +92,14 @@ Result<std::uint64_t> verify_event_lines(const TenantId& tenant, const std::vect
   return checked;
 }
 
+// `note` verified by the first of `trusted` (non-empty) that signed it, else the last key's error.
+Result<Checkpoint> verify_by_any(std::string_view note, const TenantId& tenant,
+                                 const std::vector<CheckpointVerifier>& trusted) {
+  auto cp = trusted.front().verify(note, origin_for(tenant));
+  for (std::size_t k = 1; !cp && k < trusted.size(); ++k) cp = trusted[k].verify(note, origin_for(tenant));
+  return cp;
+}
+
 }  // namespace
 
 Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
@@ -104,8 +112,7 @@ Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::s
   if (trusted.empty()) return Error(ErrorCode::InvalidArgument, "no trusted verifier key");
   std::vector<Checkpoint> out;
   for (const std::string& note : notes) {
-    auto cp = trusted.front().verify(note, origin_for(tenant));
-    for (std::size_t k = 1; !cp && k < trusted.size(); ++k) cp = trusted[k].verify(note, origin_for(tenant));
+    auto cp = verify_by_any(note, tenant, trusted);
     if (!cp) return Error(cp.error().code(), "checkpoint " + std::to_string(out.size()) + ": " + cp.error().message());
     if (!out.empty() && cp->size < out.back().size) {
       return tampered("checkpoint " + std::to_string(out.size()) + " shrinks the log from " +
@@ -132,6 +139,13 @@ Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant, con
 
 Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant,
                                 const std::vector<CheckpointVerifier>& trusted) {
+  auto tree = verify_log_tree(storage, tenant, trusted);
+  if (!tree) return tree.error();
+  return std::move(tree->report);
+}
+
+Result<VerifiedTree> verify_log_tree(LogStorage& storage, const TenantId& tenant,
+                                     const std::vector<CheckpointVerifier>& trusted) {
   try {
     const auto streams = storage.open(tenant, OpenMode::ReadOnly);
     auto checkpoints = verify_checkpoint_notes(streams->read_checkpoints().notes, tenant, trusted);
@@ -143,7 +157,9 @@ Result<VerifyReport> verify_log(LogStorage& storage, const TenantId& tenant,
     detail::Scanner scanner(tenant.view(), false);
     const RecordScan stored = streams->scan_records([&](std::string_view frame) { return scanner.add(frame).has_value(); });
     if (stored.broken) scanner.fail(*stored.broken);
-    return verify_scan(scanner.result(), *checkpoints);
+    auto report = verify_scan(scanner.result(), *checkpoints);
+    if (!report) return report.error();
+    return VerifiedTree{std::move(report).value(), std::move(checkpoints).value(), std::move(scanner.result().leaves)};
   } catch (const Error& e) {
     return e;
   }
@@ -156,6 +172,19 @@ Result<VerifyReport> verify_log(const std::filesystem::path& root, const TenantI
 }
 
 Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant, const CheckpointVerifier& verifier) {
+  return verify_bundle(bundle, tenant, std::vector<CheckpointVerifier>{verifier});
+}
+
+Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant,
+                                   const std::vector<CheckpointVerifier>& trusted) {
+  auto tree = verify_bundle_tree(bundle, tenant, trusted);
+  if (!tree) return tree.error();
+  return std::move(tree->report);
+}
+
+Result<VerifiedTree> verify_bundle_tree(std::string_view bundle, const TenantId& tenant,
+                                        const std::vector<CheckpointVerifier>& trusted) {
+  if (trusted.empty()) return Error(ErrorCode::InvalidArgument, "no trusted verifier key");
   std::vector<Checkpoint> checkpoints;
   std::string frames;
   std::uint64_t expected_index = 0;
@@ -203,7 +232,7 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
     } else if (type == "checkpoint") {
       const std::string* note = str("note");
       if (note == nullptr) return Error(ErrorCode::InvalidArgument, where + "checkpoint without note");
-      auto cp = verifier.verify(*note, origin_for(tenant));
+      auto cp = verify_by_any(*note, tenant, trusted);
       if (!cp) return Error(cp.error().code(), where + cp.error().message());
       if (!checkpoints.empty() && cp->size < checkpoints.back().size) return tampered(where + "checkpoints go backwards");
       checkpoints.push_back(std::move(cp).value());
@@ -257,7 +286,7 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
     return tampered("bundle header says " + std::to_string(declared_size) + " events, its newest checkpoint " +
                     std::to_string(checkpoints.back().size));
   }
-  const detail::Scan s = detail::scan(frames, tenant.view(), true);
+  detail::Scan s = detail::scan(frames, tenant.view(), true);
   if (!s.error && s.torn) {
     return tampered("first bad index " + std::to_string(s.leaves.size()) + ": record frame truncated");
   }
@@ -267,7 +296,7 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
                     std::to_string(declared_size));
   }
   auto report = verify_scan(s, checkpoints);
-  if (!report) return report;
+  if (!report) return report.error();
   auto checked = verify_event_lines(tenant, s.frames, events, *report);
   if (!checked) return checked.error();
   report->events_checked = *checked;
@@ -283,7 +312,7 @@ Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tena
                       " does not verify");
     }
   }
-  return report;
+  return VerifiedTree{std::move(report).value(), std::move(checkpoints), std::move(s.leaves)};
 }
 
 }  // namespace tenantai::audit

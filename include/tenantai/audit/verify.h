@@ -54,6 +54,20 @@ Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::s
 Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId& tenant,
                                       const Checkpoint& trusted);
 
+// What a verification read, for checks on top of it (tenantai-audit's witness quorum and trusted
+// checkpoints): the report, every checkpoint as stored, oldest first (each note keeps its
+// cosignature lines; a cosigned copy of a checkpoint is one more entry of the same size), and the
+// leaf hash of every verified record (records past the newest checkpoint included).
+struct VerifiedTree {
+  VerifyReport report;
+  std::vector<Checkpoint> checkpoints;
+  std::vector<Hash> leaves;
+};
+
+// verify_log(storage, tenant, trusted), also returning the checkpoints and leaves it checked.
+Result<VerifiedTree> verify_log_tree(LogStorage& storage, const TenantId& tenant,
+                                     const std::vector<CheckpointVerifier>& trusted);
+
 // Verifies an export bundle (JSON Lines) for `tenant`: every leaf index 0..size-1 present once
 // (omission detection), leaves recomputed from the stored bytes, root equal to the signed
 // checkpoint, consistency proofs between consecutive checkpoints, and every unpruned record's
@@ -62,5 +76,13 @@ Result<VerifyReport> verify_log_bytes(std::string_view log_bytes, const TenantId
 // index or line; InvalidArgument for a malformed bundle.
 Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant,
                                    const CheckpointVerifier& verifier);
+
+// The same, accepting a checkpoint signed by any of `trusted` (key rotation). InvalidArgument
+// when `trusted` is empty.
+Result<VerifyReport> verify_bundle(std::string_view bundle, const TenantId& tenant,
+                                   const std::vector<CheckpointVerifier>& trusted);
+// verify_bundle(bundle, tenant, trusted), also returning the checkpoints and leaves it checked.
+Result<VerifiedTree> verify_bundle_tree(std::string_view bundle, const TenantId& tenant,
+                                        const std::vector<CheckpointVerifier>& trusted);
 
 }  // namespace tenantai::audit
