@@ -3,7 +3,7 @@
 // and cosign. A witness refuses a rollback (smaller size) and a fork (a different tree of a size
 // it holds), so a log rewritten by whoever holds its disk cannot get a new cosignature.
 //
-//   Log side:     auto w = make_http_witness({.host = "127.0.0.1", .port = 7380,
+//   Log side:     auto w = server::make_http_witness({.host = "127.0.0.1", .port = 7380,
 //                                             .verifier_key = "witness.example/w1+..."});
 //                 WitnessReply r = w->add_checkpoint(old_size, proof, checkpoint.note);
 //   Witness side: WitnessService service(CosignatureSigner::load(path), logs, state_path);
@@ -120,17 +120,6 @@ class Witness {
   virtual WitnessReply add_checkpoint(std::uint64_t old_size, const std::vector<Hash>& proof,
                                       std::string_view note) = 0;
 };
-
-// A witness reached over HTTP: POST <path_prefix>/add-checkpoint (C2SP tlog-witness).
-struct HttpWitnessOptions {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
-  std::string path_prefix{};  // e.g. "" or "/witness"
-  std::chrono::milliseconds timeout{5000};  // connect + request + response
-  std::string verifier_key{};               // the witness's cosigner key (required)
-};
-// InvalidArgument for a malformed verifier key or a zero port.
-std::shared_ptr<Witness> make_http_witness(HttpWitnessOptions options);
 
 // Which witnesses a tenant's log submits to, and how many cosignatures make a checkpoint
 // "published". quorum 0 with no witnesses: the log is unwitnessed (the embedded default).

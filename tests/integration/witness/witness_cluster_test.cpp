@@ -1,6 +1,7 @@
 // Two tenantai-witness processes on random loopback ports; a real AuditLog submits its
 // checkpoints through make_http_witness as a log would (start from the size it believes each
 // witness holds, follow a 409 once).
+#include <tenantai/server/http_witness.h>
 #include <catch2/catch.hpp>
 
 #include "integration/witness/witness_process.h"
@@ -17,7 +18,7 @@ struct Submitter {
   std::vector<std::uint64_t> believed;
 
   void add(const WitnessProcess& process, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
-    witnesses.push_back(make_http_witness(
+    witnesses.push_back(server::make_http_witness(
         {.host = "127.0.0.1", .port = process.port(), .timeout = timeout, .verifier_key = process.verifier_key()}));
     believed.push_back(0);
   }
@@ -119,7 +120,7 @@ TEST_CASE("a restarted witness still refuses the rollback (its state file)") {
   const Checkpoint held = grow_cosigned_by_both(c, 3);
   CHECK(c.w1.stop() == 0);
   c.w1.start();  // same key and state file, a new port
-  c.submitter.witnesses[0] = make_http_witness(
+  c.submitter.witnesses[0] = server::make_http_witness(
       {.host = "127.0.0.1", .port = c.w1.port(), .verifier_key = c.w1.verifier_key()});
   c.submitter.believed[0] = 0;  // a log that lost its own memory of the witness, too
   const auto r = c.submitter.submit(0, c.log, small);

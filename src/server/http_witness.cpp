@@ -3,11 +3,13 @@
 // before they are returned; lines by other keys are dropped, as the spec asks of clients.
 #include "audit/note_keys.h"
 #include "audit/witness_request.h"
-#include "tenantai/audit/witness.h"
+#include "tenantai/server/http_witness.h"
 #include "tenantai/core/tenant_id.h"
 #include "tenantai/server/http_client.h"
 
-namespace tenantai::audit {
+namespace tenantai::server {
+
+using namespace tenantai::audit;
 
 namespace {
 
@@ -96,4 +98,12 @@ std::shared_ptr<Witness> make_http_witness(HttpWitnessOptions options) {
   return std::make_shared<HttpWitness>(std::move(options), std::move(*verifier));
 }
 
-}  // namespace tenantai::audit
+std::function<std::shared_ptr<audit::Witness>(const pipeline::AuditWitnessConfig&)> http_witness_connector(
+    std::chrono::milliseconds timeout) {
+  return [timeout](const pipeline::AuditWitnessConfig& w) {
+    return make_http_witness(
+        {.host = w.host, .port = w.port, .path_prefix = w.path_prefix, .timeout = timeout, .verifier_key = w.verifier_key});
+  };
+}
+
+}  // namespace tenantai::server

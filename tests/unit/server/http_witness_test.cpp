@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <tenantai/server/http_client.h>
 #include <tenantai/server/http_server.h>
+#include <tenantai/server/http_witness.h>
 
 #include <atomic>
 #include <thread>
