@@ -18,6 +18,7 @@
 #include <tenantai/inference/hashing_embedder.h>
 #include <tenantai/inference/openai_backend.h>
 #include <tenantai/pipeline.h>
+#include <tenantai/server/http_witness.h>
 #include <tenantai/server/http_client.h>
 #include <tenantai/server/http_server.h>
 #include <tenantai/server/tenant_api.h>
@@ -332,6 +333,7 @@ struct Service {
     options.data_dir = args.data_dir;
     options.backend = make_backend();
     options.embedder = std::make_shared<inference::HashingEmbedder>();
+    options.witness_connector = server::http_witness_connector();  // tenants may name audit witnesses
     return options;
   }
   static server::HttpServerOptions http_options(const Args& args) {

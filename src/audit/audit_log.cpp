@@ -81,12 +81,13 @@ std::shared_ptr<AuditLog::TenantLog> AuditLog::log_of(const TenantId& tenant) {
   auto& slot = logs_[tenant];
   if (!slot) {
     slot = std::make_shared<TenantLog>(*options_.storage, tenant, options_);
-    if (publisher_ && slot->witnessed()) {
+    if (publisher_) {
       std::weak_ptr<TenantLog> weak = slot;
       slot->on_signed = [this, weak] {
-        if (auto log = weak.lock()) publisher_->wake(log);
+        auto log = weak.lock();
+        if (log && log->witnessed()) publisher_->wake(log);
       };
-      publisher_->wake(slot);  // the start-up check: do the witnesses hold more than this log?
+      if (slot->witnessed()) publisher_->wake(slot);  // the start-up check: do the witnesses hold more?
     }
   }
   return slot;
@@ -193,6 +194,24 @@ Checkpoint AuditLog::published_checkpoint_for(const TenantId& tenant) {
     throw Error(ErrorCode::NotFound, "tenant \"" + tenant.str() + "\" has no witnessed (published) audit checkpoint yet");
   }
   return *log->published();
+}
+
+void AuditLog::refresh_witnesses(const TenantId& tenant) {
+  if (!publisher_) return;
+  std::shared_ptr<TenantLog> log;
+  {
+    std::lock_guard lock(logs_mutex_);
+    auto it = logs_.find(tenant);
+    if (it == logs_.end()) return;
+    log = it->second;
+  }
+  WitnessPolicy policy = options_.witnesses_for(tenant);
+  {
+    std::lock_guard lock(log->mutex);
+    log->set_policy(std::move(policy));
+    if (!log->witnessed()) return;
+  }
+  publisher_->wake(log);
 }
 
 bool AuditLog::publish_now_for(const TenantId& tenant) {

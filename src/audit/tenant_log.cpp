@@ -55,7 +55,11 @@ void AuditLog::TenantLog::load_keys() {
 }
 
 void AuditLog::TenantLog::load_policy() {
-  if (options_.witnesses_for) policy_ = options_.witnesses_for(tenant_);
+  if (options_.witnesses_for) set_policy(options_.witnesses_for(tenant_));
+}
+
+void AuditLog::TenantLog::set_policy(WitnessPolicy policy) {
+  policy_ = std::move(policy);
   for (const auto& witness : policy_.witnesses) {
     if (!witness) throw Error(ErrorCode::InvalidArgument, "a witness of tenant \"" + tenant_.str() + "\" is null");
   }
@@ -65,7 +69,12 @@ void AuditLog::TenantLog::load_policy() {
                                                 std::to_string(policy_.witnesses.size()) + " witnesses");
   }
   if (!policy_.witnesses.empty() && policy_.quorum == 0) policy_.quorum = policy_.witnesses.size();
-  witness_sizes_.assign(policy_.witnesses.size(), 0);
+  published_.reset();
+  startup_checked_ = false;
+  for (const auto& cp : checkpoints_) {
+    if (witnessed() && cosigned_by_quorum(cp.note)) published_ = cp;
+  }
+  witness_sizes_.assign(policy_.witnesses.size(), published_ ? published_->size : 0);
 }
 
 bool AuditLog::TenantLog::cosigned_by_quorum(std::string_view note) const {

@@ -71,6 +71,9 @@ class AuditLog::TenantLog {
     std::vector<std::vector<Hash>> proofs;    // per witness: consistency proof old -> new
   };
   const WitnessPolicy& policy() const noexcept { return policy_; }
+  // Replaces the witness policy (validated like the one loaded on open: InvalidArgument) and
+  // re-derives the published checkpoint from the stored cosigned notes.
+  void set_policy(WitnessPolicy policy);
   bool witnessed() const noexcept { return !policy_.witnesses.empty(); }
   // What to submit, or nullopt when the newest checkpoint is published and the start-up check is
   // done (or the log is broken or unwitnessed).

@@ -62,7 +62,8 @@ WitnessPublisher::Outcome WitnessPublisher::submit(AuditLog::TenantLog& log) {
   {
     std::lock_guard lock(log.mutex);
     s = log.next_submission();
-    if (!s) return log.witnessed() && log.published() ? Outcome::Published : Outcome::Pending;
+    if (!log.witnessed()) return Outcome::Unwitnessed;
+    if (!s) return log.published() ? Outcome::Published : Outcome::Pending;
   }
   Answers answers;
   for (std::size_t i = 0; i < log.policy().witnesses.size() && !answers.tampered; ++i) ask(log, *s, i, answers);

@@ -31,7 +31,7 @@ class WitnessPublisher {
   bool publish_now(AuditLog::TenantLog& log);
 
  private:
-  enum class Outcome { Published, Pending, Tampered };
+  enum class Outcome { Published, Pending, Tampered, Unwitnessed };
   struct Answers;
 
   void run();

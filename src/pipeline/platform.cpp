@@ -138,6 +138,8 @@ void Platform::make_keys_and_audit(const std::filesystem::path& root) {
   audit::AuditLogOptions audit_options;
   audit_options.signer_for = [this](const TenantId& tenant) { return audit_signers_->signer_for(tenant); };
   if (legacy_audit_signer_) audit_options.previous_verifier_keys.push_back(legacy_audit_signer_->verifier_key());
+  audit_options.witnesses_for = [this](const TenantId& tenant) { return witness_policy_of(tenant); };
+  audit_options.on_tampered = [this](const TenantId& tenant, const Error& reason) { quarantine(tenant, reason); };
   audit_options.body_sealer = sealer_.get();
   audit_options.checkpoint_every_events = options_.audit_checkpoint_every;
   audit_options.clock = [clock = clock_] { return clock->wall(); };
@@ -357,6 +359,21 @@ std::vector<QuarantinedTenant> Platform::quarantined_tenants(const SystemScope& 
   return out;
 }
 
+audit::WitnessPolicy Platform::witness_policy_of(const TenantId& tenant) const {
+  audit::WitnessPolicy policy;
+  auto config = tenant_config(tenant);
+  if (!config) return policy;
+  for (const auto& w : (*config)->audit_witnesses) {
+    if (!options_.witness_connector) {
+      throw Error(ErrorCode::InvalidArgument, "tenant \"" + tenant.str() + "\" names audit witnesses but the platform "
+                                              "has no PlatformOptions::witness_connector");
+    }
+    policy.witnesses.push_back(options_.witness_connector(w));
+  }
+  policy.quorum = (*config)->audit_witness_quorum;
+  return policy;
+}
+
 std::shared_ptr<const audit::CheckpointSigner> Platform::audit_signer(const TenantId& tenant) {
   return audit_signers_->signer_for(tenant);
 }
@@ -396,6 +413,15 @@ SystemScope Platform::system_scope(std::string operator_id, Reason reason, Syste
 }
 
 void Platform::set_tenant_config(const TenantId& tenant, std::shared_ptr<const TenantConfig> config) {
+  if (config && !config->audit_witnesses.empty() && !options_.witness_connector) {
+    throw Error(ErrorCode::InvalidArgument, "tenant \"" + tenant.str() + "\" names audit witnesses but the platform "
+                                            "has no PlatformOptions::witness_connector");
+  }
+  set_tenant_config_only(tenant, std::move(config));
+  audit_->refresh_witnesses(tenant);  // a log opened before its config (the onboarding visit) learns its witnesses
+}
+
+void Platform::set_tenant_config_only(const TenantId& tenant, std::shared_ptr<const TenantConfig> config) {
   // From now on only this platform's recorder may open SystemScope visits into the tenant (kept
   // after offboarding: the tenant's audit log stays here).
   access_recorder_->claim(tenant);

@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "tenantai/audit/witness.h"
+
 namespace tenantai::pipeline {
 namespace {
 
@@ -61,10 +63,59 @@ std::uint32_t default_weight(const std::string& tier) {
   return 1;
 }
 
+// "http://<host>:<port>[<path prefix>]" (no TLS: a witness on loopback or behind the vendor's
+// own TLS terminator).
+AuditWitnessConfig witness_url_at(const json& j, const std::string& path) {
+  const std::string url = string_at(j, path);
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) throw bad(path, "must start with http://");
+  const std::string rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  const auto colon = authority.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw bad(path, "must name a host and a port");
+  const std::string port = authority.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) == 0 || std::stoul(port) > 65535) {
+    throw bad(path, "has no valid port");
+  }
+  AuditWitnessConfig w;
+  w.host = authority.substr(0, colon);
+  w.port = static_cast<std::uint16_t>(std::stoul(port));
+  w.path_prefix = slash == std::string::npos ? "" : rest.substr(slash);
+  if (!w.path_prefix.empty() && w.path_prefix.back() == '/') w.path_prefix.pop_back();
+  return w;
+}
+
+void parse_witnesses(const json& j, const std::string& path, TenantConfig& c) {
+  const json& o = object_at(j, path);
+  reject_unknown(o, path, {"quorum", "witnesses"});
+  if (!o.contains("witnesses") || !o["witnesses"].is_array() || o["witnesses"].empty()) {
+    throw bad(path + ".witnesses", "must be a non-empty array");
+  }
+  for (std::size_t i = 0; i < o["witnesses"].size(); ++i) {
+    const std::string wp = path + ".witnesses[" + std::to_string(i) + "]";
+    const json& w = object_at(o["witnesses"][i], wp);
+    reject_unknown(w, wp, {"url", "key"});
+    if (!w.contains("url") || !w.contains("key")) throw bad(wp, "needs \"url\" and \"key\"");
+    AuditWitnessConfig witness = witness_url_at(w["url"], wp + ".url");
+    witness.verifier_key = string_at(w["key"], wp + ".key");
+    auto key = audit::CosignatureVerifier::parse(witness.verifier_key);
+    if (!key) throw bad(wp + ".key", key.error().message());
+    c.audit_witnesses.push_back(std::move(witness));
+  }
+  c.audit_witness_quorum = c.audit_witnesses.size();
+  if (o.contains("quorum")) {
+    c.audit_witness_quorum = static_cast<std::size_t>(uint_at(o["quorum"], path + ".quorum", c.audit_witnesses.size()));
+    if (c.audit_witness_quorum == 0) throw bad(path + ".quorum", "must be at least 1");
+  }
+}
+
 TenantConfig parse_one(const json& j, const std::string& path) {
   object_at(j, path);
   reject_unknown(j, path, {"id", "display_name", "tier", "scheduler_weight", "quotas", "budgets", "models",
-                           "prompt_overlay", "encryption_required", "cache_opt_out", "retention", "api_keys"});
+                           "prompt_overlay", "encryption_required", "cache_opt_out", "retention", "api_keys",
+                           "audit_witnesses"});
   if (!j.contains("id")) throw bad(path + ".id", "is required (there is no default tenant)");
   auto id = TenantId::parse(string_at(j["id"], path + ".id"));
   if (!id.ok()) throw bad(path + ".id", id.error().message());
@@ -139,6 +190,7 @@ TenantConfig parse_one(const json& j, const std::string& path) {
     if (r.contains("memory_days")) c.memory_retention_days = static_cast<std::uint32_t>(uint_at(r["memory_days"], p + ".memory_days", 36500));
     if (r.contains("audit_days")) c.audit_retention_days = static_cast<std::uint32_t>(uint_at(r["audit_days"], p + ".audit_days", 36500));
   }
+  if (j.contains("audit_witnesses")) parse_witnesses(j["audit_witnesses"], path + ".audit_witnesses", c);
   if (j.contains("api_keys")) {
     const std::string p = path + ".api_keys";
     if (!j["api_keys"].is_array()) throw bad(p, "must be an array");

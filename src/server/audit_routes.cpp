@@ -121,8 +121,21 @@ HttpResponse TenantApi::audit_checkpoint(const HttpRequest& request) {
   const auto context = authenticate(request);
   const auto form = checkpoint_form(request);
   if (!form) return HttpResponse::error(406, "NotAcceptable", "the checkpoint is served as text/plain or application/json");
-  auto checkpoint = with_tenant(context, [&](auto scope) {
-    return scope.release(layers_.audit.checkpoint(scope), "http.audit.checkpoint");
+  // ?published=1: the newest checkpoint the tenant's witnesses cosigned (404 until there is
+  // one); otherwise a checkpoint signed now over everything, cosigned if it is already published.
+  const bool published_only = request.query.count("published") != 0 && request.query.at("published") == "1";
+  auto [checkpoint, published] = with_tenant(context, [&](auto scope) {
+    if (published_only) {
+      return std::make_pair(scope.release(layers_.audit.published_checkpoint(scope), "http.audit.checkpoint"), true);
+    }
+    auto signed_now = scope.release(layers_.audit.checkpoint(scope), "http.audit.checkpoint");
+    try {
+      auto cosigned = scope.release(layers_.audit.published_checkpoint(scope), "http.audit.checkpoint");
+      if (cosigned.size == signed_now.size && cosigned.root == signed_now.root) return std::make_pair(cosigned, true);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::NotFound) throw;
+    }
+    return std::make_pair(signed_now, false);
   });
   const std::string key = verifier_key_for(context.tenant());
   HttpResponse response;
@@ -138,6 +151,7 @@ HttpResponse TenantApi::audit_checkpoint(const HttpRequest& request) {
   }
   response.headers.emplace_back(kVerifierKeyHeader, key);
   response.headers.emplace_back("Vary", "Accept");
+  response.headers.emplace_back("X-Tenantai-Published", published ? "true" : "false");
   return response;
 }
 

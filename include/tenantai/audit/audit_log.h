@@ -170,6 +170,10 @@ class AuditLog {
   bool publish_now(const TenantScope<Tag>& scope) {
     return publish_now_for(scope.tenant());
   }
+  // Asks witnesses_for again for an open log (e.g. after the tenant's configuration changed) and
+  // submits its newest checkpoint under the new policy. No-op for a log not open yet (it asks when
+  // it opens). InvalidArgument for an invalid policy (the old one stays).
+  void refresh_witnesses(const TenantId& tenant);
   // Number of events in the tenant's log.
   template <typename Tag>
   std::uint64_t size(const TenantScope<Tag>& scope) {

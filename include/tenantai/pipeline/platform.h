@@ -100,6 +100,11 @@ struct PlatformOptions {
   // Tenant key-encryption keys (a KMS or HSM adapter). nullptr: a LocalKeyProvider under
   // data_dir/keys (master key file 0600; keep it off the data disk in production).
   std::shared_ptr<crypto::KeyProvider> key_provider;
+  // Connects to a witness a tenant's config names (audit_witnesses), e.g.
+  // [](const AuditWitnessConfig& w) { return server::make_http_witness({w.host, w.port, w.path_prefix, ...}); }
+  // (tenantai/server/http_witness.h; the pipeline layer carries no transport). nullptr: a tenant
+  // whose config names witnesses is refused at onboarding (InvalidArgument), never unwitnessed.
+  std::function<std::shared_ptr<audit::Witness>(const AuditWitnessConfig&)> witness_connector = nullptr;
   // Rate-limit buckets and budget ledgers. nullptr: an InMemoryCounterStore (per process).
   std::shared_ptr<metering::CounterStore> counters;
   // Conversation memory. nullptr: a SqliteMemoryStore under data_dir/memory, sealed with the
@@ -244,6 +249,9 @@ class Platform final : public TenantDirectory {
   std::shared_ptr<const TimeSource> clock_;
   std::shared_ptr<ApiKeyAuthenticator> api_keys_;
   std::shared_ptr<Authenticator> authenticator_;
+  // The witnesses named in the tenant's config (unwitnessed when none or not provisioned yet).
+  audit::WitnessPolicy witness_policy_of(const TenantId& tenant) const;
+  void set_tenant_config_only(const TenantId& tenant, std::shared_ptr<const TenantConfig> config);
   std::unique_ptr<detail::AuditSigners> audit_signers_;
   // The single signer of earlier releases (keys/audit-signer.key), if present: its checkpoints
   // are still accepted (previous_verifier_keys), it signs nothing new.

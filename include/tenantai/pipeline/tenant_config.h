@@ -44,6 +44,14 @@ struct TenantApiKey {
   std::string secret;  // "tai_..." — demo/provisioning only; production issues keys instead
 };
 
+// A witness the tenant (or its auditor) runs or names for its audit log (C2SP tlog-witness).
+struct AuditWitnessConfig {
+  std::string host;              // from "url": "http://<host>:<port>[<path prefix>]"
+  std::uint16_t port = 0;
+  std::string path_prefix;
+  std::string verifier_key;      // the witness's cosigner key (checked when parsed)
+};
+
 struct TenantConfig {
   explicit TenantConfig(TenantId tenant) : id(std::move(tenant)) {}
 
@@ -59,6 +67,10 @@ struct TenantConfig {
   bool cache_opt_out = false;             // never cache this tenant's responses
   std::optional<std::uint32_t> memory_retention_days;
   std::optional<std::uint32_t> audit_retention_days;
+  // "audit_witnesses": {"quorum": q, "witnesses": [{"url": ..., "key": ...}, ...]}: the log's
+  // checkpoints are published once q of them cosigned (q defaults to all).
+  std::vector<AuditWitnessConfig> audit_witnesses;
+  std::size_t audit_witness_quorum = 0;
   std::vector<TenantApiKey> api_keys;
 };
 

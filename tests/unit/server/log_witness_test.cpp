@@ -5,10 +5,13 @@
 // published again, while a witness outage only delays publication.
 #include <catch2/catch.hpp>
 #include <tenantai/server/http_server.h>
+#include <tenantai/server/http_witness.h>
 
 #include <atomic>
+#include <mutex>
+#include <thread>
 
-#include "audit_fixture.h"
+#include "unit/audit/audit_fixture.h"
 #include "support/error_code.h"
 
 using namespace audit_test;
@@ -38,7 +41,7 @@ struct LocalWitness {
     server.start();
   }
   std::shared_ptr<Witness> client() {
-    return make_http_witness({.port = server.port(), .timeout = std::chrono::milliseconds(2000),
+    return server::make_http_witness({.port = server.port(), .timeout = std::chrono::milliseconds(2000),
                               .verifier_key = service.signer().verifier_key()});
   }
   TempDir dir;
@@ -64,7 +67,10 @@ struct Witnessed {
       policy.quorum = quorum_;
       return policy;
     };
-    opts.on_tampered = [this](const TenantId& tenant, const Error&) { tampered_tenant = tenant.str(); };
+    opts.on_tampered = [this](const TenantId& tenant, const Error&) {
+      std::lock_guard lock(tampered_mutex);
+      tampered = tenant.str();
+    };
     return opts;
   }
   bool publish() {
@@ -78,8 +84,22 @@ struct Witnessed {
             CosignatureVerifier::parse(w2.service.signer().verifier_key()).value()};
   }
 
+  // The tenant on_tampered named; it is called from the witness thread, possibly after the
+  // test thread already saw the log refuse, so tests wait for it.
+  std::string tampered_tenant() {
+    for (int i = 0; i < 200; ++i) {
+      {
+        std::lock_guard lock(tampered_mutex);
+        if (!tampered.empty()) return tampered;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {};
+  }
+
   std::size_t quorum_;
-  std::string tampered_tenant;
+  std::mutex tampered_mutex;
+  std::string tampered;
   // Tenant logs open on first use, so the witnesses (which must know the log's key) can be
   // built after the fixture; the policy reaches them only then.
   AuditFixture fixture;
@@ -133,7 +153,7 @@ TEST_CASE("Witnessed log: rolled back behind the witnesses' backs, it is Tampere
   CHECK_THAT(message, Catch::Contains("tenant-a"));
   CHECK_THAT(message, Catch::Contains("rolled back"));
   CHECK_THAT(message, Catch::Contains("first bad index 8:"));
-  CHECK(w.tampered_tenant == "tenant-a");
+  CHECK(w.tampered_tenant() == "tenant-a");
   CHECK(code_of([&] { append_n(*w.fixture.log, w.fixture.a, 1, "x"); }) == ErrorCode::Tampered);
   append_n(*w.fixture.log, w.fixture.b, 3, "b-serves");  // the other tenant is not affected
 }
@@ -155,7 +175,7 @@ TEST_CASE("Witnessed log: a forked history of the witnessed size is refused by t
     message = e.message();
   }
   CHECK_THAT(message, Catch::Contains("fork or rewritten history"));
-  CHECK(w.tampered_tenant == "tenant-a");
+  CHECK(w.tampered_tenant() == "tenant-a");
 }
 
 TEST_CASE("Witnessed log: a witness outage is survived per the policy") {
