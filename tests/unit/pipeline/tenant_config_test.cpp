@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <tenantai/audit/witness.h>
 #include <tenantai/pipeline/tenant_config.h>
 
 #include <fstream>
@@ -83,4 +84,49 @@ TEST_CASE("loading a missing tenant file names the file", "[pipeline][config]") 
   auto bad = load_tenant_configs(dir.path() + "/bad.json");
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error().message(), Catch::Contains("bad.json: tenants[0].id: must be a string"));
+}
+
+TEST_CASE("a tenant names its audit witnesses: url, cosigner key and quorum, checked when parsed", "[pipeline][config]") {
+  const std::string key = audit::CosignatureSigner::generate("witness.acme.example/w1").verifier_key();
+  const std::string key2 = audit::CosignatureSigner::generate("witness.auditor.example/w2").verifier_key();
+  const std::string good = R"({"tenants": [{"id": "a", "models": {"model": "m"}, "audit_witnesses": {"quorum": 1,
+      "witnesses": [{"url": "http://127.0.0.1:7380", "key": ")" + key + R"("},
+                    {"url": "http://witness.example:8080/tlog/", "key": ")" + key2 + R"("}]}}]})";
+  auto parsed = parse_tenant_configs(good);
+  REQUIRE(parsed.ok());
+  const auto& c = parsed->front();
+  REQUIRE(c.audit_witnesses.size() == 2);
+  CHECK(c.audit_witness_quorum == 1);
+  CHECK(c.audit_witnesses[0].host == "127.0.0.1");
+  CHECK(c.audit_witnesses[0].port == 7380);
+  CHECK(c.audit_witnesses[0].path_prefix.empty());
+  CHECK(c.audit_witnesses[1].host == "witness.example");
+  CHECK(c.audit_witnesses[1].path_prefix == "/tlog");
+  CHECK(c.audit_witnesses[0].verifier_key == key);
+
+  auto with = [&](const std::string& witnesses) {
+    return R"({"tenants": [{"id": "a", "models": {"model": "m"}, "audit_witnesses": )" + witnesses + "}]}";
+  };
+  const std::string entry = R"({"url": "http://127.0.0.1:7380", "key": ")" + key + R"("})";
+  struct Case {
+    std::string json;
+    std::string expect;
+  };
+  for (const auto& bad : {
+           Case{with(R"({"witnesses": []})"), "audit_witnesses.witnesses: must be a non-empty array"},
+           Case{with(R"({"witnesses": [{"url": "https://w:1", "key": "k"}]})"), "url: must start with http://"},
+           Case{with(R"({"witnesses": [{"url": "http://w", "key": "k"}]})"), "url: must name a host and a port"},
+           Case{with(R"({"witnesses": [{"url": "http://w:99999", "key": "k"}]})"), "url: has no valid port"},
+           Case{with(R"({"witnesses": [{"url": "http://w:1", "key": "not-a-key"}]})"), "witnesses[0].key"},
+           Case{with(R"({"witnesses": [{"url": "http://w:1"}]})"), "needs \"url\" and \"key\""},
+           Case{with(R"({"quorum": 0, "witnesses": [)" + entry + "]}"), "quorum: must be at least 1"},
+           Case{with(R"({"quorum": 2, "witnesses": [)" + entry + "]}"), "audit_witnesses.quorum"},
+           Case{with(R"({"witnesses": [)" + entry + R"(], "policy": "any"})"), "policy: unknown field"},
+       }) {
+    INFO(bad.json);
+    auto r = parse_tenant_configs(bad.json);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::InvalidArgument);
+    CHECK_THAT(r.error().message(), Catch::Contains(bad.expect));
+  }
 }
