@@ -300,6 +300,22 @@ ConsistencyProof AuditLog::consistency_for(const TenantId& tenant, std::uint64_t
   return p;
 }
 
+void AuditLog::rotate_for(const TenantContext& context, std::shared_ptr<const CheckpointSigner> next) {
+  if (!next) throw Error(ErrorCode::InvalidArgument, "a key rotation needs a signing key");
+  AuditEvent e;
+  e.operation = Operation::KeyRotate;
+  e.actor = context.actor();
+  e.request_id = context.request_id();
+  e.timestamp = options_.clock();
+  e.target = "audit-signing-key";
+  e.detail = "new key " + next->verifier_key();
+  auto log = log_of(context.tenant());
+  std::lock_guard lock(log->mutex);
+  log->check_usable();
+  append_clear(*log, e);  // covered by the old key's last checkpoint
+  log->rotate_signer(std::move(next));
+}
+
 void AuditLog::grant_for(const TenantContext& context, const std::string& operator_id,
                          std::chrono::system_clock::time_point until, bool grant) {
   if (!context.has_capability("admin:audit")) {
@@ -387,11 +403,15 @@ Checkpoint AuditLog::export_for(const TenantContext& context, AuditSink& sink) {
   require_operator_grant(context, "export bundle");
   std::string bytes;
   std::vector<Checkpoint> checkpoints;
+  detail::RotationNotes rotations;
   {
     auto log = log_of(context.tenant());
     std::lock_guard lock(log->mutex);
     log->checkpoint();
     checkpoints = log->checkpoints();
+    for (std::size_t i = 0; i < log->rotations().size(); ++i) {
+      rotations.emplace_back(log->rotation_at()[i], log->rotations()[i].note);
+    }
     bytes = log->read_frames(0, checkpoints.back().size);
   }
   const detail::EventOpener opener = [&](const detail::Frame& f) -> std::optional<detail::OpenedBody> {
@@ -400,7 +420,7 @@ Checkpoint AuditLog::export_for(const TenantContext& context, AuditSink& sink) {
     if (body.error().code() == ErrorCode::CryptoFailure) return std::nullopt;  // e.g. the key was destroyed
     throw body.error();
   };
-  detail::write_bundle(context.tenant(), bytes, checkpoints, opener, sink);
+  detail::write_bundle(context.tenant(), bytes, checkpoints, opener, sink, rotations);
   AuditEvent e;
   e.operation = Operation::Export;
   e.target = "audit-log";

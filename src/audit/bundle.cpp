@@ -69,7 +69,7 @@ bool body_matches(const RecordHeader& header, const OpenedBody& body) {
 }
 
 void write_bundle(const TenantId& tenant, std::string_view log_bytes, const std::vector<Checkpoint>& checkpoints,
-                  const EventOpener& open_event, AuditSink& sink) {
+                  const EventOpener& open_event, AuditSink& sink, const RotationNotes& rotations) {
   if (checkpoints.empty()) throw Error(ErrorCode::NotFound, "no checkpoint to export for tenant \"" + tenant.str() + "\"");
   const Scan s = scan(log_bytes, tenant.view());
   if (s.error) throw Error(ErrorCode::Tampered, "cannot export tenant \"" + tenant.str() + "\": " + *s.error);
@@ -88,9 +88,17 @@ void write_bundle(const TenantId& tenant, std::string_view log_bytes, const std:
                                    {"origin", origin_for(tenant)},
                                    {"size", size}};
   sink.write(header.dump() + "\n");
-  for (const auto& cp : checkpoints) {
-    sink.write(nlohmann::ordered_json({{"type", "checkpoint"}, {"note", cp.note}}).dump() + "\n");
+  std::size_t next_rotation = 0;
+  auto write_rotations_before = [&](std::size_t checkpoint_index) {
+    for (; next_rotation < rotations.size() && rotations[next_rotation].first <= checkpoint_index; ++next_rotation) {
+      sink.write(nlohmann::ordered_json({{"type", "checkpoint"}, {"note", rotations[next_rotation].second}}).dump() + "\n");
+    }
+  };
+  for (std::size_t i = 0; i < checkpoints.size(); ++i) {
+    write_rotations_before(i);
+    sink.write(nlohmann::ordered_json({{"type", "checkpoint"}, {"note", checkpoints[i].note}}).dump() + "\n");
   }
+  write_rotations_before(checkpoints.size());
   for (std::size_t i = 1; i < checkpoints.size(); ++i) {
     const auto& a = checkpoints[i - 1];
     const auto& b = checkpoints[i];

@@ -43,8 +43,11 @@ bool body_matches(const RecordHeader& header, const OpenedBody& body);
 // `checkpoints` (the bundle's size), then commits the sink. Lines, in order: header, every
 // checkpoint, consistency proofs between consecutive checkpoints, every record frame, then for
 // each unpruned record its event line or {"type":"unreadable","index":i}.
+// `rotations`: key-rotation notes with the number of checkpoints before each, written as
+// checkpoint lines in stream order so a verifier pinned to an old key follows the chain.
+using RotationNotes = std::vector<std::pair<std::size_t, std::string>>;
 void write_bundle(const TenantId& tenant, std::string_view log_bytes, const std::vector<Checkpoint>& checkpoints,
-                  const EventOpener& open_event, AuditSink& sink);
+                  const EventOpener& open_event, AuditSink& sink, const RotationNotes& rotations = {});
 
 // The clear body of a frame, or nullopt when it is sealed or pruned.
 std::optional<OpenedBody> clear_body(const Frame& frame);

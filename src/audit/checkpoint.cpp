@@ -100,6 +100,14 @@ Checkpoint CheckpointSigner::sign(std::string_view origin, std::uint64_t size, c
   return cp;
 }
 
+std::string CheckpointSigner::sign_note(std::string_view text) const {
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(text.data()), text.size(), secret_);
+  return std::string(text) + "\n" +
+         detail::signature_line(name_, detail::key_id(name_, kSigTypeEd25519, public_),
+                                std::string_view(reinterpret_cast<const char*>(sig), sizeof sig));
+}
+
 crypto::KeyLease CheckpointSigner::derive_key(std::string_view purpose) const {
   unsigned char seed[crypto_sign_SEEDBYTES];
   crypto_sign_ed25519_sk_to_seed(seed, secret_);
@@ -120,6 +128,24 @@ Result<CheckpointVerifier> CheckpointVerifier::parse(std::string_view vkey) {
   v.key_hash_ = key->id;
   v.public_ = key->pk;
   return v;
+}
+
+std::string CheckpointVerifier::key() const { return detail::format_verifier_key(name_, kSigTypeEd25519, public_); }
+
+bool CheckpointVerifier::verify_text(std::string_view note) const {
+  auto split = detail::split_note(note);
+  if (!split) return false;
+  auto sigs = detail::signatures_by(split->signatures, name_, key_hash_);
+  if (!sigs || sigs->empty()) return false;
+  for (const auto& sig : *sigs) {
+    if (sig.size() != crypto_sign_BYTES ||
+        crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.data()),
+                                    reinterpret_cast<const unsigned char*>(split->text.data()), split->text.size(),
+                                    public_.data()) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 Result<Checkpoint> CheckpointVerifier::verify(std::string_view note, std::string_view expected_origin) const {

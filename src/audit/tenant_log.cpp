@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "tenantai/audit/key_rotation.h"
+
 namespace tenantai::audit {
 
 std::string grant_detail(std::int64_t until_ms) { return "until_ms " + std::to_string(until_ms); }
@@ -118,21 +120,23 @@ void AuditLog::TenantLog::load_checkpoints() {
     if (!previous) throw previous.error();
     verifiers.push_back(std::move(previous).value());
   }
-  for (const std::string& note : stored.notes) {
-    Result<Checkpoint> cp = Error(ErrorCode::Tampered, "no signature by a trusted key");
-    for (const auto& verifier : verifiers) {
-      cp = verifier.verify(note, origin_for(tenant_));
-      if (cp) break;
-    }
-    if (!cp) {
-      throw Error(ErrorCode::Tampered, "checkpoint " + std::to_string(checkpoints_.size()) + " in " +
-                                           streams_->checkpoints_name() + ": " + cp.error().message());
-    }
-    if (witnessed() && cosigned_by_quorum(note)) published_ = *cp;
-    checkpoints_.push_back(std::move(cp).value());
+  auto chain = verify_checkpoint_chain(stored.notes, origin_for(tenant_), verifiers);  // follows key rotations
+  if (!chain) {
+    throw Error(ErrorCode::Tampered, streams_->checkpoints_name() + " of tenant \"" + tenant_.str() + "\": " +
+                                         chain.error().message());
+  }
+  checkpoints_ = std::move(chain->checkpoints);
+  rotations_ = std::move(chain->rotations);
+  rotation_at_ = std::move(chain->rotation_at);
+  for (const auto& cp : checkpoints_) {
+    if (witnessed() && cosigned_by_quorum(cp.note)) published_ = cp;
+  }
+  if (!rotations_.empty() && rotations_.back().new_key != signer_->verifier_key()) {
+    throw Error(ErrorCode::Tampered, streams_->checkpoints_name() + " of tenant \"" + tenant_.str() +
+                                         "\": its last key rotation names another key than the log's signer");
   }
   if (published_) witness_sizes_.assign(policy_.witnesses.size(), published_->size);
-  if (stored.torn) streams_->truncate_checkpoints(checkpoints_.size());
+  if (stored.torn) streams_->truncate_checkpoints(stored.notes.size());
   if (!checkpoints_.empty()) {
     const Checkpoint& latest = checkpoints_.back();
     if (latest.size > leaves_.size()) {
@@ -222,6 +226,21 @@ std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms
     checkpoint();
   }
   return index;
+}
+
+void AuditLog::TenantLog::rotate_signer(std::shared_ptr<const CheckpointSigner> next) {
+  check_usable();
+  if (!next || next->verifier_key() == signer_->verifier_key()) {
+    throw Error(ErrorCode::InvalidArgument, "a key rotation needs a different signing key");
+  }
+  checkpoint();  // everything so far is covered by the old key, so no record needs its authenticator
+  KeyRotation rotation{origin_for(tenant_), signer_->verifier_key(), next->verifier_key(),
+                       sign_key_rotation(*signer_, origin_for(tenant_), next->verifier_key())};
+  streams_->append_checkpoint(rotation.note);
+  rotation_at_.push_back(checkpoints_.size());
+  rotations_.push_back(std::move(rotation));
+  signer_ = std::move(next);
+  record_key_ = signer_->derive_key("tenantai/audit/record-auth/v1\n" + origin_for(tenant_));
 }
 
 const Checkpoint& AuditLog::TenantLog::checkpoint() {

@@ -12,6 +12,7 @@
 
 #include "audit/record_codec.h"
 #include "tenantai/audit/audit_log.h"
+#include "tenantai/audit/key_rotation.h"
 #include "tenantai/audit/log_storage.h"
 
 namespace tenantai::audit {
@@ -41,6 +42,13 @@ class AuditLog::TenantLog {
                        std::optional<Hash> clear_digest = std::nullopt);
   // fsync + sign + persist a checkpoint over everything appended.
   const Checkpoint& checkpoint();
+  // Key rotation: signs a checkpoint with the current key, then a rotation statement by it
+  // naming `next`, which signs (and authenticates records) from then on. InvalidArgument for the
+  // same key; StorageFailure as checkpoint().
+  void rotate_signer(std::shared_ptr<const CheckpointSigner> next);
+  const std::vector<KeyRotation>& rotations() const noexcept { return rotations_; }
+  // Per rotation: how many checkpoints precede it in the stream.
+  const std::vector<std::size_t>& rotation_at() const noexcept { return rotation_at_; }
   std::uint64_t size() const noexcept { return leaves_.size(); }
   const std::vector<Hash>& leaves() const noexcept { return leaves_; }
   const std::vector<Checkpoint>& checkpoints() const noexcept { return checkpoints_; }
@@ -129,6 +137,8 @@ class AuditLog::TenantLog {
   std::vector<Hash> leaves_;
   MerkleFrontier frontier_;
   std::vector<Checkpoint> checkpoints_;
+  std::vector<KeyRotation> rotations_;
+  std::vector<std::size_t> rotation_at_;
   std::uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
   std::map<std::string, std::int64_t> grants_;

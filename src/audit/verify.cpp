@@ -10,6 +10,7 @@
 #include "audit/bundle.h"
 #include "audit/file_format.h"
 #include "audit/record_codec.h"
+#include "tenantai/audit/key_rotation.h"
 
 namespace tenantai::audit {
 
@@ -93,13 +94,6 @@ Result<std::uint64_t> verify_event_lines(const TenantId& tenant, const std::vect
 }
 
 // `note` verified by the first of `trusted` (non-empty) that signed it, else the last key's error.
-Result<Checkpoint> verify_by_any(std::string_view note, const TenantId& tenant,
-                                 const std::vector<CheckpointVerifier>& trusted) {
-  auto cp = trusted.front().verify(note, origin_for(tenant));
-  for (std::size_t k = 1; !cp && k < trusted.size(); ++k) cp = trusted[k].verify(note, origin_for(tenant));
-  return cp;
-}
-
 }  // namespace
 
 Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
@@ -110,10 +104,11 @@ Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::s
 Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::string>& notes, const TenantId& tenant,
                                                         const std::vector<CheckpointVerifier>& trusted) {
   if (trusted.empty()) return Error(ErrorCode::InvalidArgument, "no trusted verifier key");
+  auto chain = verify_checkpoint_chain(notes, origin_for(tenant), trusted);  // follows key rotations
+  if (!chain) return chain.error();
   std::vector<Checkpoint> out;
-  for (const std::string& note : notes) {
-    auto cp = verify_by_any(note, tenant, trusted);
-    if (!cp) return Error(cp.error().code(), "checkpoint " + std::to_string(out.size()) + ": " + cp.error().message());
+  for (auto& checkpoint : chain->checkpoints) {
+    Result<Checkpoint> cp = std::move(checkpoint);
     if (!out.empty() && cp->size < out.back().size) {
       return tampered("checkpoint " + std::to_string(out.size()) + " shrinks the log from " +
                       std::to_string(out.back().size) + " to " + std::to_string(cp->size));
@@ -195,6 +190,7 @@ Result<VerifiedTree> verify_bundle_tree(std::string_view bundle, const TenantId&
     std::vector<Hash> proof;
   };
   std::vector<Consistency> proofs;
+  std::vector<std::string> notes;
   EventLines events;
   std::size_t line_no = 0;
   for (std::size_t pos = 0; pos < bundle.size();) {
@@ -232,10 +228,7 @@ Result<VerifiedTree> verify_bundle_tree(std::string_view bundle, const TenantId&
     } else if (type == "checkpoint") {
       const std::string* note = str("note");
       if (note == nullptr) return Error(ErrorCode::InvalidArgument, where + "checkpoint without note");
-      auto cp = verify_by_any(*note, tenant, trusted);
-      if (!cp) return Error(cp.error().code(), where + cp.error().message());
-      if (!checkpoints.empty() && cp->size < checkpoints.back().size) return tampered(where + "checkpoints go backwards");
-      checkpoints.push_back(std::move(cp).value());
+      notes.push_back(*note);  // checkpoints and key rotations, verified as one chain below
     } else if (type == "consistency") {
       auto a = num("old_size");
       auto b = num("new_size");
@@ -279,6 +272,11 @@ Result<VerifiedTree> verify_bundle_tree(std::string_view bundle, const TenantId&
     } else {
       return Error(ErrorCode::InvalidArgument, where + "unknown line type \"" + escape_for_message(type) + "\"");
     }
+  }
+  {
+    auto verified = verify_checkpoint_notes(notes, tenant, trusted);
+    if (!verified) return verified.error();
+    checkpoints = std::move(verified).value();
   }
   if (!have_header) return Error(ErrorCode::InvalidArgument, "bundle has no header line");
   if (checkpoints.empty()) return tampered("bundle has no signed checkpoint");

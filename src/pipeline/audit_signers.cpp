@@ -25,15 +25,29 @@ std::shared_ptr<const audit::CheckpointSigner> AuditSigners::signer_for(const Te
   return slot;
 }
 
-std::shared_ptr<const audit::CheckpointSigner> AuditSigners::create(const TenantId& tenant) {
+std::pair<std::shared_ptr<const audit::CheckpointSigner>, std::string> AuditSigners::fresh(const TenantId& tenant) {
   const crypto::KeyLease seed = crypto::KeyLease::random();
   auto signer = std::make_shared<const audit::CheckpointSigner>(audit::CheckpointSigner::from_seed(
       std::string_view(reinterpret_cast<const char*>(seed.data()), seed.size()), audit::origin_for(tenant)));
   const crypto::WrappedKey wrapped = keys_.wrap_service_key(purpose_for(tenant), seed);
-  const std::string text = std::string(kHeader) + "\n" + std::to_string(wrapped.kek_version) + " " +
-                           audit::to_base64(reinterpret_cast<const unsigned char*>(wrapped.blob.data()),
-                                            wrapped.blob.size()) +
-                           "\n" + signer->verifier_key() + "\n";
+  std::string text = std::string(kHeader) + "\n" + std::to_string(wrapped.kek_version) + " " +
+                     audit::to_base64(reinterpret_cast<const unsigned char*>(wrapped.blob.data()), wrapped.blob.size()) +
+                     "\n" + signer->verifier_key() + "\n";
+  return {std::move(signer), std::move(text)};
+}
+
+std::shared_ptr<const audit::CheckpointSigner> AuditSigners::rotate(
+    const TenantId& tenant, const std::function<void(std::shared_ptr<const audit::CheckpointSigner>)>& apply) {
+  std::lock_guard lock(mutex_);
+  auto [signer, text] = fresh(tenant);
+  apply(signer);
+  tenantai::detail::write_file_atomic(path_of(tenant), text);
+  cache_[tenant] = signer;
+  return signer;
+}
+
+std::shared_ptr<const audit::CheckpointSigner> AuditSigners::create(const TenantId& tenant) {
+  auto [signer, text] = fresh(tenant);
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw Error(ErrorCode::StorageFailure, "cannot create " + dir_.string() + ": " + ec.message());

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +32,14 @@ class AuditSigners {
   // line differs from the unsealed key) or StorageFailure, naming the file.
   std::shared_ptr<const audit::CheckpointSigner> signer_for(const TenantId& tenant);
 
+  // Key rotation: a fresh key is made, `apply(next)` lets the log sign its rotation statement
+  // with the current key, then the new key's file replaces the old one (atomically) and becomes
+  // current. Throws what apply or the file write throw (apply failing changes nothing). A crash
+  // between apply and the write leaves a stream naming a key no file holds: that tenant's log is
+  // then refused (Tampered, named), never silently signed by the old key.
+  std::shared_ptr<const audit::CheckpointSigner> rotate(
+      const TenantId& tenant, const std::function<void(std::shared_ptr<const audit::CheckpointSigner>)>& apply);
+
   // The verifier key of the tenant's log, read from its file without unsealing (empty if none).
   static std::string verifier_key_in(const std::filesystem::path& dir, const TenantId& tenant);
 
@@ -39,6 +48,8 @@ class AuditSigners {
  private:
   std::shared_ptr<const audit::CheckpointSigner> load(const TenantId& tenant);
   std::shared_ptr<const audit::CheckpointSigner> create(const TenantId& tenant);
+  // A fresh signer for the tenant and its sealed file text.
+  std::pair<std::shared_ptr<const audit::CheckpointSigner>, std::string> fresh(const TenantId& tenant);
 
   crypto::KeyProvider& keys_;
   std::filesystem::path dir_;

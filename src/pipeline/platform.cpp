@@ -380,6 +380,14 @@ std::shared_ptr<const audit::CheckpointSigner> Platform::audit_signer(const Tena
 
 std::string Platform::audit_verifier_key(const TenantId& tenant) { return audit_signer(tenant)->verifier_key(); }
 
+std::string Platform::rotate_audit_key(SystemScope& system, const TenantId& tenant) {
+  return system.visit(tenant, [&](auto scope) {
+    return audit_signers_->rotate(tenant, [&](std::shared_ptr<const audit::CheckpointSigner> next) {
+      audit_->rotate_signing_key(scope, std::move(next));
+    })->verifier_key();
+  });
+}
+
 audit::CheckpointVerifier Platform::audit_verifier(const TenantId& tenant) {
   auto verifier = audit::CheckpointVerifier::parse(audit_verifier_key(tenant));
   if (!verifier) throw verifier.error();

@@ -201,6 +201,16 @@ class AuditLog {
     return scope.bind(consistency_for(scope.tenant(), old_size, new_size));
   }
 
+  // Rotates the tenant log's signing key to `next` (key name origin_for(tenant)): records a
+  // KeyRotate event, signs a checkpoint with the old key, then a rotation statement by the old
+  // key naming the new one (docs/audit-format.md), after which `next` signs and authenticates.
+  // The caller persists `next` (a log reopened with the old key refuses the stream). InvalidArgument
+  // for the same key; StorageFailure on I/O.
+  template <typename Tag>
+  void rotate_signing_key(const TenantScope<Tag>& scope, std::shared_ptr<const CheckpointSigner> next) {
+    rotate_for(scope.context(), std::move(next));
+  }
+
   // The tenant lets `operator_id` read its log in full until `until` (needs capability
   // "admin:audit"; PermissionDenied otherwise). The grant is an event of the tenant's log,
   // covered by a checkpoint signed at once; grants are derived from the log when it opens, and
@@ -275,6 +285,7 @@ class AuditLog {
   void grant_for(const TenantContext& context, const std::string& operator_id,
                  std::chrono::system_clock::time_point until, bool grant);
   std::uint64_t prune_for(const TenantContext& context);
+  void rotate_for(const TenantContext& context, std::shared_ptr<const CheckpointSigner> next);
   Checkpoint export_for(const TenantContext& context, AuditSink& sink);
 
   std::filesystem::path root_;

@@ -60,6 +60,8 @@ class CheckpointSigner {
 
   // A signed note for (origin, size, root).
   Checkpoint sign(std::string_view origin, std::uint64_t size, const Hash& root) const;
+  // A signed note of any text (lines ending in '\n', e.g. a key rotation statement).
+  std::string sign_note(std::string_view text) const;
 
   // A 32-byte key derived from this signing key for `purpose` (keyed BLAKE2b-256 of the purpose
   // under the Ed25519 seed): the audit log's record-authenticator key, so only a holder of the
@@ -85,7 +87,13 @@ class CheckpointVerifier {
   // note) or IsolationViolation (origin differs from `expected_origin`).
   Result<Checkpoint> verify(std::string_view note, std::string_view expected_origin) const;
 
+  // Whether `note` (any signed note) carries a valid signature by this key over its text, and no
+  // invalid one.
+  bool verify_text(std::string_view note) const;
+
   const std::string& name() const noexcept { return name_; }
+  // The verifier key string this was parsed from (canonical form).
+  std::string key() const;
 
  private:
   CheckpointVerifier() = default;

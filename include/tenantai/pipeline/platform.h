@@ -166,6 +166,10 @@ class Platform final : public TenantDirectory {
   // The tenant log's verifier key ("<origin>+<hash>+<key>") and verifier (for audit::verify_log /
   // verify_bundle). Throw as audit_signer does.
   std::string audit_verifier_key(const TenantId& tenant);
+  // Rotates `tenant`'s audit signing key (an operator action through `system`, recorded in the
+  // tenant's log): the old key signs a rotation statement naming the new one, so a verifier
+  // pinned to either follows the chain. Returns the new verifier key. Throws as the log does.
+  std::string rotate_audit_key(SystemScope& system, const TenantId& tenant);
   audit::CheckpointVerifier audit_verifier(const TenantId& tenant);
 
   metering::PriceTable& prices() noexcept { return prices_; }

@@ -4,14 +4,18 @@
 // choosing; a swapped or damaged signer file is refused naming it.
 #include <catch2/catch.hpp>
 #include <tenantai/audit/checkpoint.h>
+#include <tenantai/audit/verify.h>
 #include <tenantai/crypto/local_key_provider.h>
+#include <tenantai/pipeline.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "core/durable_file.h"
 #include "pipeline/audit_signers.h"
+#include "platform_fixture.h"
 #include "support/error_code.h"
+#include "support/tenant_configs.h"
 #include "support/test_auth.h"
 
 using namespace tenantai;
@@ -111,5 +115,35 @@ TEST_CASE("audit signers: a swapped, damaged or foreign signer file is refused n
       CHECK(e.code() == ErrorCode::Tampered);
       CHECK_THAT(e.message(), Catch::Contains("acme-bank.signer"));
     }
+  }
+}
+
+TEST_CASE("audit signers: the platform rotates a tenant's key; after a restart the log verifies with the old and the new key",
+          "[pipeline][audit-keys]") {
+  TempDir dir;
+  const auto data = std::filesystem::path(dir.path()) / "data";
+  const TenantId acme("acme-bank");
+  std::string old_key;
+  std::string new_key;
+  {
+    pipeline::Platform platform(pipeline_test::echo_options(data));
+    pipeline::TenantRegistry registry(platform);
+    auto system = platform.system_scope("test-operator", "rotate the audit key");
+    registry.onboard(system, tenantai::test_support::roomy_tenant_config("acme-bank", true, {"staff"}));
+    old_key = platform.audit_verifier_key(acme);
+    new_key = platform.rotate_audit_key(system, acme);
+    CHECK(new_key != old_key);
+    CHECK(platform.audit_verifier_key(acme) == new_key);
+    CHECK(AuditSigners::verifier_key_in(data / "keys" / "audit-signers", acme) == new_key);
+  }
+  pipeline::Platform platform(pipeline_test::echo_options(data));
+  pipeline::TenantRegistry registry(platform);
+  auto system = platform.system_scope("test-operator", "restart after rotation");
+  auto report = registry.onboard(system, tenantai::test_support::roomy_tenant_config("acme-bank", true, {"staff"}));
+  CHECK(report.quarantined.empty());
+  for (const auto& key : {old_key, new_key}) {
+    auto verified = audit::verify_log(data / "audit", acme, audit::CheckpointVerifier::parse(key).value());
+    INFO((verified ? "" : verified.error().message()));
+    CHECK(verified.ok());
   }
 }
