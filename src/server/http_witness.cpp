@@ -1,6 +1,8 @@
 // A witness reached over HTTP (C2SP tlog-witness): POST <prefix>/add-checkpoint, then map the
 // answer to a WitnessReply. A 200's signature lines are verified against the pinned witness key
 // before they are returned; lines by other keys are dropped, as the spec asks of clients.
+#include <sodium.h>
+
 #include "audit/note_keys.h"
 #include "audit/witness_request.h"
 #include "tenantai/server/http_witness.h"
@@ -104,6 +106,42 @@ std::function<std::shared_ptr<audit::Witness>(const pipeline::AuditWitnessConfig
     return make_http_witness(
         {.host = w.host, .port = w.port, .path_prefix = w.path_prefix, .timeout = timeout, .verifier_key = w.verifier_key});
   };
+}
+
+namespace {
+
+std::string origin_hash_hex(const std::string& origin) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(origin.data()), origin.size());
+  char hex[2 * crypto_hash_sha256_BYTES + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
+HttpResponse plain(int status, std::string content_type, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = std::move(content_type);
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace
+
+void add_witness_routes(HttpServer& http, audit::WitnessService& service, const std::vector<audit::WitnessedLog>& logs,
+                        const std::string& prefix) {
+  http.route("POST", prefix + "/add-checkpoint", [&service](const HttpRequest& request) {
+    auto r = service.add_checkpoint(request.body);
+    return plain(r.status, r.content_type, r.body);
+  });
+  for (const auto& log : logs) {  // tlog-witness's monitoring GET
+    const std::string origin = log.origin;
+    http.route("GET", prefix + "/" + origin_hash_hex(origin) + "/checkpoint", [&service, origin](const HttpRequest&) {
+      const std::string note = service.latest_note(origin);
+      if (note.empty()) return plain(404, "text/plain; charset=utf-8", "no checkpoint cosigned yet\n");
+      return plain(200, "text/plain; charset=utf-8", note);
+    });
+  }
 }
 
 }  // namespace tenantai::server

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <tenantai/audit/witness.h>
+#include <tenantai/server/http_witness.h>
 #include <tenantai/server/http_server.h>
 
 #include <cstdio>
@@ -113,38 +114,6 @@ void write_port_file(const std::string& path, std::uint16_t port) {
   std::filesystem::rename(tmp, path);
 }
 
-std::string origin_hash_hex(const std::string& origin) {
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(origin.data()), origin.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return hex;
-}
-
-server::HttpResponse plain(int status, std::string content_type, std::string body) {
-  server::HttpResponse response;
-  response.status = status;
-  response.content_type = std::move(content_type);
-  response.body = std::move(body);
-  return response;
-}
-
-void add_routes(server::HttpServer& http, WitnessService& service, const ServeOptions& options) {
-  http.route("POST", options.prefix + "/add-checkpoint", [&service](const server::HttpRequest& request) {
-    auto r = service.add_checkpoint(request.body);
-    return plain(r.status, r.content_type, r.body);
-  });
-  for (const auto& log : options.logs) {  // tlog-witness's monitoring GET
-    const std::string origin = log.origin;
-    http.route("GET", options.prefix + "/" + origin_hash_hex(origin) + "/checkpoint",
-               [&service, origin](const server::HttpRequest&) {
-                 const std::string note = service.latest_note(origin);
-                 if (note.empty()) return plain(404, "text/plain; charset=utf-8", "no checkpoint cosigned yet\n");
-                 return plain(200, "text/plain; charset=utf-8", note);
-               });
-  }
-}
-
 // Blocks SIGTERM and SIGINT in every thread (the server's threads inherit the mask) and returns
 // the set to sigwait on.
 sigset_t block_stop_signals() {
@@ -160,7 +129,7 @@ int serve(const ServeOptions& options) {
   const sigset_t stop_signals = block_stop_signals();
   WitnessService service(CosignatureSigner::load(options.key_path), options.logs, options.state_path);
   server::HttpServer http({.address = options.address, .port = options.port});
-  add_routes(http, service, options);
+  server::add_witness_routes(http, service, options.logs, options.prefix);
   http.start();
   std::cout << "tenantai-witness " << service.signer().verifier_key() << " listening on " << options.address << ":"
             << http.port() << std::endl;

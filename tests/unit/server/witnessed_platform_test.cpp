@@ -25,18 +25,13 @@ namespace {
 // The tenant's witness, on loopback, trusting the log key it is given.
 struct TenantWitness {
   TenantWitness(const TenantId& tenant, const std::string& log_key)
-      : service(audit::CosignatureSigner::generate("witness.acme.example/w1"), {{audit::origin_for(tenant), log_key}},
+      : logs{{audit::origin_for(tenant), log_key}},
+        service(audit::CosignatureSigner::generate("witness.acme.example/w1"), logs,
                 std::filesystem::path(dir.path()) / "state") {
-    server.route("POST", "/add-checkpoint", [this](const server::HttpRequest& request) {
-      auto r = service.add_checkpoint(request.body);
-      server::HttpResponse response;
-      response.status = r.status;
-      response.content_type = r.content_type;
-      response.body = r.body;
-      return response;
-    });
+    server::add_witness_routes(server, service, logs);
     server.start();
   }
+  std::vector<audit::WitnessedLog> logs;  // before service, which is built from it
   TempDir dir;
   audit::WitnessService service;
   server::HttpServer server;
