@@ -33,6 +33,9 @@ class AuditLog::TenantLog {
   TenantLog& operator=(const TenantLog&) = delete;
 
   std::mutex mutex;
+  // Held by whoever submits this log to its witnesses (one submission at a time, so an answer is
+  // never judged against a stale snapshot). Taken before `mutex`, never while holding it.
+  std::mutex submitting;
 
   // Throws the error that made the log unusable, if any (fail closed).
   void check_usable() const;

@@ -58,6 +58,7 @@ bool WitnessPublisher::publish_now(AuditLog::TenantLog& log) {
 }
 
 WitnessPublisher::Outcome WitnessPublisher::submit(AuditLog::TenantLog& log) {
+  std::lock_guard submitting(log.submitting);
   std::optional<AuditLog::TenantLog::Submission> s;
   {
     std::lock_guard lock(log.mutex);
@@ -90,13 +91,14 @@ void WitnessPublisher::ask(AuditLog::TenantLog& log, const AuditLog::TenantLog::
   const std::uint64_t size = s.checkpoint.size;
   WitnessReply reply = witness.add_checkpoint(s.old_sizes[i], s.proofs[i], s.checkpoint.note);
   if (reply.status == WitnessReply::Status::Conflict) {
-    if (reply.witness_size > size) {
+    if (reply.witness_size > size && !log_reached(log, reply.witness_size)) {
       out.tampered = Error(ErrorCode::Tampered, "audit log of tenant \"" + log.tenant().str() + "\": first bad index " +
                                                     std::to_string(size) + ": witness " + name + " holds a checkpoint of size " +
                                                     std::to_string(reply.witness_size) + " but the log ends at " +
                                                     std::to_string(size) + " (rolled back)");
       return;
     }
+    if (reply.witness_size > size) return;  // the log has grown past this snapshot: the next round submits more
     std::vector<Hash> proof;
     {
       std::lock_guard lock(log.mutex);
@@ -127,6 +129,11 @@ void WitnessPublisher::ask(AuditLog::TenantLog& log, const AuditLog::TenantLog::
     case WitnessReply::Status::Unavailable:
       return;  // retried later; the policy decides whether the others suffice
   }
+}
+
+bool WitnessPublisher::log_reached(AuditLog::TenantLog& log, std::uint64_t size) {
+  std::lock_guard lock(log.mutex);
+  return log.size() >= size;
 }
 
 void WitnessPublisher::report_tampered(AuditLog::TenantLog& log, const Error& reason) {

@@ -39,6 +39,9 @@ class WitnessPublisher {
   // One witness: submit, and after a 409 resubmit once from the size the witness holds.
   void ask(AuditLog::TenantLog& log, const AuditLog::TenantLog::Submission& s, std::size_t witness, Answers& out);
   void report_tampered(AuditLog::TenantLog& log, const Error& reason);
+  // Whether the log holds at least `size` records now (a witness ahead of a stale snapshot is not
+  // a rollback).
+  static bool log_reached(AuditLog::TenantLog& log, std::uint64_t size);
 
   const AuditLogOptions& options_;
   std::mutex mutex_;
