@@ -109,7 +109,7 @@ struct Witnessed {
 
 }  // namespace
 
-TEST_CASE("Witnessed log: a checkpoint is published once its quorum cosigned, and stays published after a restart") {
+TEST_CASE("Witnessed log: a checkpoint is published once its quorum cosigned, and stays published after a restart", "[concurrency]") {
   Witnessed w(2);
   append_n(*w.fixture.log, w.fixture.a, 20, "event");
   REQUIRE(w.publish());
@@ -127,7 +127,7 @@ TEST_CASE("Witnessed log: a checkpoint is published once its quorum cosigned, an
   CHECK(w.fixture.verify(TenantId("tenant-a")).ok());  // cosigned entries are ordinary checkpoints
 }
 
-TEST_CASE("Witnessed log: rolled back behind the witnesses' backs, it is Tampered at start-up and never published again") {
+TEST_CASE("Witnessed log: rolled back behind the witnesses' backs, it is Tampered at start-up and never published again", "[concurrency]") {
   Witnessed w(2);
   append_n(*w.fixture.log, w.fixture.a, 8, "event");
   REQUIRE(w.publish());  // the witnesses hold size 8
@@ -158,7 +158,7 @@ TEST_CASE("Witnessed log: rolled back behind the witnesses' backs, it is Tampere
   append_n(*w.fixture.log, w.fixture.b, 3, "b-serves");  // the other tenant is not affected
 }
 
-TEST_CASE("Witnessed log: a forked history of the witnessed size is refused by the witnesses and Tampered") {
+TEST_CASE("Witnessed log: a forked history of the witnessed size is refused by the witnesses and Tampered", "[concurrency]") {
   Witnessed w(1);
   append_n(*w.fixture.log, w.fixture.a, 8, "event");
   REQUIRE(w.publish());  // witnessed at size 8
@@ -178,7 +178,7 @@ TEST_CASE("Witnessed log: a forked history of the witnessed size is refused by t
   CHECK(w.tampered_tenant() == "tenant-a");
 }
 
-TEST_CASE("Witnessed log: a witness outage is survived per the policy") {
+TEST_CASE("Witnessed log: a witness outage is survived per the policy", "[concurrency]") {
   SECTION("1 of 2: one witness down, the other's cosignature publishes") {
     Witnessed w(1);
       w.w2.unplugged = true;
