@@ -221,8 +221,8 @@ std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms
     }
   }
   ++since_checkpoint_;
-  if (since_checkpoint_ >= options_.checkpoint_every_events ||
-      std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_every) {
+  if (signing_allowed() && (since_checkpoint_ >= options_.checkpoint_every_events ||
+                            std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_every)) {
     checkpoint();
   }
   return index;
@@ -245,6 +245,12 @@ void AuditLog::TenantLog::rotate_signer(std::shared_ptr<const CheckpointSigner> 
 
 const Checkpoint& AuditLog::TenantLog::checkpoint() {
   check_usable();
+  if (!signing_allowed()) {
+    throw Error(ErrorCode::Unavailable,
+                "the audit log of tenant \"" + tenant_.str() + "\" signs nothing until its witnesses confirmed (a quorum "
+                "of " + std::to_string(policy_.quorum) + ") that it extends what they cosigned; retried in the background",
+                options_.witness_retry);
+  }
   if (!checkpoints_.empty() && checkpoints_.back().size == leaves_.size()) return checkpoints_.back();
   flush_locked();
   streams_->sync_records();
@@ -334,13 +340,19 @@ std::uint64_t AuditLog::TenantLog::prune_before(std::unique_lock<std::mutex>& lo
 }
 
 std::optional<AuditLog::TenantLog::Submission> AuditLog::TenantLog::next_submission() {
-  if (broken_ || !witnessed() || checkpoints_.empty()) return std::nullopt;
-  const Checkpoint& latest = checkpoints_.back();
-  if (startup_checked_ && published_ && published_->size == latest.size && published_->root == latest.root) {
-    return std::nullopt;
-  }
+  if (broken_ || !witnessed()) return std::nullopt;
   Submission s;
-  s.checkpoint = latest;
+  if (!startup_checked_) {
+    // The start-up check: a checkpoint over everything the log holds, signed in memory only; it is
+    // stored (with the cosignatures) once the quorum accepted it, and signing opens then.
+    s.checkpoint = signer_->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
+  } else {
+    if (checkpoints_.empty()) return std::nullopt;
+    const Checkpoint& latest = checkpoints_.back();
+    if (published_ && published_->size == latest.size && published_->root == latest.root) return std::nullopt;
+    s.checkpoint = latest;
+  }
+  const Checkpoint& latest = s.checkpoint;
   for (const std::uint64_t held : witness_sizes_) {
     const std::uint64_t old_size = std::min(held, latest.size);
     s.old_sizes.push_back(old_size);
@@ -361,6 +373,11 @@ void AuditLog::TenantLog::witness_holds(std::size_t witness, std::uint64_t size)
 void AuditLog::TenantLog::publish(const Checkpoint& checkpoint, const std::string& cosignatures) {
   startup_checked_ = true;
   if (published_ && published_->size >= checkpoint.size) return;  // already published (or newer)
+  // A newer checkpoint was signed while the witnesses answered: the stream never goes backwards,
+  // so this one is not stored; the newer one is submitted next.
+  if (!checkpoints_.empty() && checkpoints_.back().size > checkpoint.size) return;
+  flush_locked();
+  streams_->sync_records();  // the records a stored checkpoint covers are durable first
   Checkpoint cosigned = checkpoint;
   cosigned.note = checkpoint.note + cosignatures;  // the note ends in its last signature line's newline
   streams_->append_checkpoint(cosigned.note);

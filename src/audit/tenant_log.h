@@ -86,6 +86,8 @@ class AuditLog::TenantLog {
   // re-derives the published checkpoint from the stored cosigned notes.
   void set_policy(WitnessPolicy policy);
   bool witnessed() const noexcept { return !policy_.witnesses.empty(); }
+  // Signing is gated by the witnesses' start-up check (always allowed for an unwitnessed log).
+  bool signing_allowed() const noexcept { return !witnessed() || startup_checked_; }
   // What to submit, or nullopt when the newest checkpoint is published and the start-up check is
   // done (or the log is broken or unwitnessed).
   std::optional<Submission> next_submission();

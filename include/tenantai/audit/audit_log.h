@@ -163,8 +163,9 @@ class AuditLog {
   Scoped<Checkpoint, Tag> published_checkpoint(const TenantScope<Tag>& scope) {
     return scope.bind(published_checkpoint_for(scope.tenant()));
   }
-  // Submits the tenant's unpublished checkpoint to its witnesses now and waits for the answers
-  // (tests, tools, shutdown). Returns whether the newest checkpoint is published. Throws what
+  // Signs a checkpoint over everything appended (once signing is open) and submits it to the
+  // tenant's witnesses now, waiting for the answers (tests, tools, shutdown). Returns whether
+  // everything appended before the call is published (false: the quorum did not answer yet). Throws what
   // the log throws (Tampered when a witness proves rollback or fork).
   template <typename Tag>
   bool publish_now(const TenantScope<Tag>& scope) {
