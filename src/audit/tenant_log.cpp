@@ -353,6 +353,7 @@ std::optional<AuditLog::TenantLog::Submission> AuditLog::TenantLog::next_submiss
     s.checkpoint = latest;
   }
   const Checkpoint& latest = s.checkpoint;
+  s.policy = policy_;
   for (const std::uint64_t held : witness_sizes_) {
     const std::uint64_t old_size = std::min(held, latest.size);
     s.old_sizes.push_back(old_size);

@@ -80,6 +80,7 @@ class AuditLog::TenantLog {
     Checkpoint checkpoint;                    // the newest signed checkpoint
     std::vector<std::uint64_t> old_sizes;     // per witness: the size it is believed to hold
     std::vector<std::vector<Hash>> proofs;    // per witness: consistency proof old -> new
+    WitnessPolicy policy;                     // as it was (refresh_witnesses may replace it)
   };
   const WitnessPolicy& policy() const noexcept { return policy_; }
   // Replaces the witness policy (validated like the one loaded on open: InvalidArgument) and

@@ -78,13 +78,13 @@ WitnessPublisher::Outcome WitnessPublisher::submit(AuditLog::TenantLog& log) {
     if (!s) return log.published() ? Outcome::Published : Outcome::Pending;
   }
   Answers answers;
-  for (std::size_t i = 0; i < log.policy().witnesses.size() && !answers.tampered; ++i) ask(log, *s, i, answers);
+  for (std::size_t i = 0; i < s->policy.witnesses.size() && !answers.tampered; ++i) ask(log, *s, i, answers);
   if (answers.tampered) {
     report_tampered(log, *answers.tampered);
     return Outcome::Tampered;
   }
   std::lock_guard lock(log.mutex);
-  if (answers.cosigned < log.policy().quorum) return Outcome::Pending;
+  if (answers.cosigned < s->policy.quorum) return Outcome::Pending;
   try {
     log.publish(s->checkpoint, answers.cosignatures);
   } catch (const Error& e) {
@@ -98,7 +98,7 @@ WitnessPublisher::Outcome WitnessPublisher::submit(AuditLog::TenantLog& log) {
 
 void WitnessPublisher::ask(AuditLog::TenantLog& log, const AuditLog::TenantLog::Submission& s, std::size_t i,
                            Answers& out) {
-  Witness& witness = *log.policy().witnesses[i];
+  Witness& witness = *s.policy.witnesses[i];
   const std::string& name = witness.verifier().name();
   const std::uint64_t size = s.checkpoint.size;
   WitnessReply reply = witness.add_checkpoint(s.old_sizes[i], s.proofs[i], s.checkpoint.note);
