@@ -115,6 +115,9 @@ void AuditLog::TenantLog::check_tail_authentic(std::uint64_t trusted_size) const
 void AuditLog::TenantLog::load_checkpoints() {
   const CheckpointScan stored = streams_->read_checkpoints();
   std::vector<CheckpointVerifier> verifiers{CheckpointVerifier::parse(signer_->verifier_key()).value()};
+  for (const auto& previous : options_.previous_signers) {
+    if (previous) verifiers.push_back(CheckpointVerifier::parse(previous->verifier_key()).value());
+  }
   for (const std::string& key : options_.previous_verifier_keys) {
     auto previous = CheckpointVerifier::parse(key);
     if (!previous) throw previous.error();
@@ -136,6 +139,7 @@ void AuditLog::TenantLog::load_checkpoints() {
                                          "\": its last key rotation names another key than the log's signer");
   }
   if (published_) witness_sizes_.assign(policy_.witnesses.size(), published_->size);
+  find_key_to_link();
   if (stored.torn) streams_->truncate_checkpoints(stored.notes.size());
   if (!checkpoints_.empty()) {
     const Checkpoint& latest = checkpoints_.back();
@@ -228,6 +232,28 @@ std::uint64_t AuditLog::TenantLog::append(bool sealed, std::int64_t timestamp_ms
   return index;
 }
 
+void AuditLog::TenantLog::find_key_to_link() {
+  if (!rotations_.empty() || checkpoints_.empty()) return;
+  const auto origin = origin_for(tenant_);
+  if (CheckpointVerifier::parse(signer_->verifier_key())->verify(checkpoints_.back().note, origin)) return;
+  for (const auto& previous : options_.previous_signers) {
+    if (previous && CheckpointVerifier::parse(previous->verifier_key())->verify(checkpoints_.back().note, origin)) {
+      link_from_ = previous;
+      return;
+    }
+  }
+}
+
+void AuditLog::TenantLog::link_previous_key() {
+  if (!link_from_) return;
+  KeyRotation rotation{origin_for(tenant_), link_from_->verifier_key(), signer_->verifier_key(),
+                       sign_key_rotation(*link_from_, origin_for(tenant_), signer_->verifier_key())};
+  streams_->append_checkpoint(rotation.note);
+  rotation_at_.push_back(checkpoints_.size());
+  rotations_.push_back(std::move(rotation));
+  link_from_.reset();
+}
+
 void AuditLog::TenantLog::rotate_signer(std::shared_ptr<const CheckpointSigner> next) {
   check_usable();
   if (!next || next->verifier_key() == signer_->verifier_key()) {
@@ -254,6 +280,7 @@ const Checkpoint& AuditLog::TenantLog::checkpoint() {
   if (!checkpoints_.empty() && checkpoints_.back().size == leaves_.size()) return checkpoints_.back();
   flush_locked();
   streams_->sync_records();
+  link_previous_key();
   Checkpoint cp = signer_->sign(origin_for(tenant_), leaves_.size(), frontier_.root());
   streams_->append_checkpoint(cp.note);
   checkpoints_.push_back(std::move(cp));
@@ -379,6 +406,7 @@ void AuditLog::TenantLog::publish(const Checkpoint& checkpoint, const std::strin
   if (!checkpoints_.empty() && checkpoints_.back().size > checkpoint.size) return;
   flush_locked();
   streams_->sync_records();  // the records a stored checkpoint covers are durable first
+  link_previous_key();
   Checkpoint cosigned = checkpoint;
   cosigned.note = checkpoint.note + cosignatures;  // the note ends in its last signature line's newline
   streams_->append_checkpoint(cosigned.note);

@@ -115,6 +115,10 @@ class AuditLog::TenantLog {
   bool cosigned_by_quorum(std::string_view note) const;
   void recover();
   void load_checkpoints();
+  // Finds the earlier key (previous_signers) that signed the newest checkpoint, if not the current.
+  void find_key_to_link();
+  // Appends the rotation statement link_from_ signs for the current key (once).
+  void link_previous_key();
   // The start of the first checkpoint interval whose records do not match its signed root.
   std::uint64_t first_unmatched_index() const;
   // Refuses records after the newest trusted checkpoint that this log's key did not write (an
@@ -144,6 +148,7 @@ class AuditLog::TenantLog {
   MerkleFrontier frontier_;
   std::vector<Checkpoint> checkpoints_;
   std::vector<KeyRotation> rotations_;
+  std::shared_ptr<const CheckpointSigner> link_from_;  // an earlier key that signed the newest checkpoint
   std::vector<std::size_t> rotation_at_;
   std::uint64_t since_checkpoint_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();

@@ -129,7 +129,8 @@ void Platform::make_keys_and_audit(const std::filesystem::path& root) {
   audit_signers_ = std::make_unique<detail::AuditSigners>(*key_provider_, key_dir / "audit-signers");
   const auto legacy_signer_path = key_dir / "audit-signer.key";
   if (std::filesystem::exists(legacy_signer_path)) {
-    legacy_audit_signer_ = std::make_unique<audit::CheckpointSigner>(audit::CheckpointSigner::load(legacy_signer_path.string()));
+    legacy_audit_signer_ =
+        std::make_shared<const audit::CheckpointSigner>(audit::CheckpointSigner::load(legacy_signer_path.string()));
   }
   crypto::EnvelopeSealerOptions sealer_options;
   sealer_options.clock = [clock = clock_] { return clock->steady(); };
@@ -137,7 +138,7 @@ void Platform::make_keys_and_audit(const std::filesystem::path& root) {
                                                      std::move(sealer_options));
   audit::AuditLogOptions audit_options;
   audit_options.signer_for = [this](const TenantId& tenant) { return audit_signers_->signer_for(tenant); };
-  if (legacy_audit_signer_) audit_options.previous_verifier_keys.push_back(legacy_audit_signer_->verifier_key());
+  if (legacy_audit_signer_) audit_options.previous_signers.push_back(legacy_audit_signer_);  // linked by a rotation
   audit_options.witnesses_for = [this](const TenantId& tenant) { return witness_policy_of(tenant); };
   audit_options.on_tampered = [this](const TenantId& tenant, const Error& reason) { quarantine(tenant, reason); };
   audit_options.body_sealer = sealer_.get();

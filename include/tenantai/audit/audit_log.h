@@ -51,6 +51,12 @@ struct AuditLogOptions {
   // Verifier keys of earlier signing keys (key rotation): checkpoints they signed are still
   // accepted when a log opens; new checkpoints are signed by the current key.
   std::vector<std::string> previous_verifier_keys{};
+  // Earlier signing keys still held (e.g. the single audit-signer.key of earlier releases). Their
+  // checkpoints are accepted like previous_verifier_keys', and a log whose newest checkpoint one
+  // of them signed links it to the current key: before its next checkpoint it appends a rotation
+  // statement signed by that key (see key_rotation.h), so a verifier pinned to the old key
+  // follows. Must outlive the log.
+  std::vector<std::shared_ptr<const CheckpointSigner>> previous_signers{};
   // The witnesses each tenant's log submits its checkpoints to (C2SP tlog-witness), and how many
   // must cosign for a checkpoint to be published. Called once per tenant when its log opens, from
   // any thread; nullptr or an empty policy: that log is unwitnessed. Submission runs on one

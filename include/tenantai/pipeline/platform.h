@@ -259,7 +259,7 @@ class Platform final : public TenantDirectory {
   std::unique_ptr<detail::AuditSigners> audit_signers_;
   // The single signer of earlier releases (keys/audit-signer.key), if present: its checkpoints
   // are still accepted (previous_verifier_keys), it signs nothing new.
-  std::unique_ptr<audit::CheckpointSigner> legacy_audit_signer_;
+  std::shared_ptr<const audit::CheckpointSigner> legacy_audit_signer_;
   audit::AuditKeyAccessObserver key_observer_;
   std::shared_ptr<crypto::KeyProvider> key_provider_;
   std::unique_ptr<crypto::EnvelopeSealer> sealer_;

@@ -116,3 +116,29 @@ TEST_CASE("Key rotation: a rotation statement not signed by the previous key bre
   REQUIRE_FALSE(report.ok());
   CHECK(report.error().code() == ErrorCode::Tampered);
 }
+
+TEST_CASE("Key rotation: a log signed by an earlier release's single key is linked to its own key by that key") {
+  AuditFixture f(false);  // signs with f.signer ("test-log"), like the single key of earlier releases
+  append_n(*f.log, f.a, 6, "legacy");
+  with_tenant(f.a, [&](auto scope) { (void)f.log->checkpoint(scope); });
+  const auto legacy = std::shared_ptr<const CheckpointSigner>(&f.signer, [](const CheckpointSigner*) {});
+  const auto own = signer_named_for("tenant-a");
+  f.options.signer_for = [own](const TenantId&) { return own; };
+  f.options.previous_signers = {legacy};
+  f.reopen();
+  append_n(*f.log, f.a, 4, "own-key");
+  const Checkpoint cp = with_tenant(f.a, [&](auto scope) { return scope.release(f.log->checkpoint(scope)); });
+  CHECK(CheckpointVerifier::parse(own->verifier_key())->verify(cp.note, origin_for(TenantId("tenant-a"))).ok());
+  const auto notes = f.storage->open(TenantId("tenant-a"), OpenMode::ReadOnly)->read_checkpoints().notes;
+  REQUIRE(notes.size() == 3);  // legacy checkpoint, rotation statement, own checkpoint
+  CHECK(is_key_rotation(notes[1]));
+  for (const auto& key : {legacy->verifier_key(), own->verifier_key()}) {
+    auto report = verify_log(*f.storage, TenantId("tenant-a"), CheckpointVerifier::parse(key).value());
+    INFO((report ? "" : report.error().message()));
+    CHECK(report.ok());
+  }
+  f.reopen();  // linked once: reopening adds no second statement
+  append_n(*f.log, f.a, 1, "again");
+  with_tenant(f.a, [&](auto scope) { (void)f.log->checkpoint(scope); });
+  CHECK(f.storage->open(TenantId("tenant-a"), OpenMode::ReadOnly)->read_checkpoints().notes.size() == 4);
+}
