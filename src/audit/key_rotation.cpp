@@ -1,6 +1,6 @@
 #include "tenantai/audit/key_rotation.h"
 
-#include <algorithm>
+#include <optional>
 
 #include "audit/note_keys.h"
 
@@ -100,10 +100,13 @@ Result<CheckpointChain> verify_checkpoint_chain(const std::vector<std::string>& 
     return Error(ErrorCode::Tampered, "the checkpoint stream's key chain contains no pinned key");
   }
   std::size_t segment = 0;
+  std::optional<CheckpointVerifier> current;  // the key of this segment (with rotations)
+  if (!chain.rotations.empty()) current = CheckpointVerifier::parse(current_key(chain.rotations, 0)).value();
   for (std::size_t i = 0; i < notes.size(); ++i) {
     if (segment < positions.size() && positions[segment] == i) {
       chain.rotation_at.push_back(chain.checkpoints.size());
       ++segment;
+      current = CheckpointVerifier::parse(current_key(chain.rotations, segment)).value();
       continue;
     }
     Result<Checkpoint> cp = Error(ErrorCode::Tampered, "no signature by a trusted key");
@@ -113,7 +116,7 @@ Result<CheckpointChain> verify_checkpoint_chain(const std::vector<std::string>& 
         if (cp || cp.error().code() == ErrorCode::IsolationViolation) break;
       }
     } else {
-      cp = CheckpointVerifier::parse(current_key(chain.rotations, segment)).value().verify(notes[i], origin);
+      cp = current->verify(notes[i], origin);
     }
     if (!cp) return entry_error(i, cp.error());
     chain.checkpoints.push_back(std::move(cp).value());

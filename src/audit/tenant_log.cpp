@@ -53,7 +53,11 @@ void AuditLog::TenantLog::load_keys() {
   signer_ = options_.signer_for ? options_.signer_for(tenant_)
                                 : std::shared_ptr<const CheckpointSigner>(options_.signer, [](const CheckpointSigner*) {});
   if (!signer_) throw Error(ErrorCode::CryptoFailure, "no audit signing key for tenant \"" + tenant_.str() + "\"");
-  record_key_ = signer_->derive_key("tenantai/audit/record-auth/v1\n" + origin_for(tenant_));
+  record_key_ = record_key_of(*signer_);
+}
+
+crypto::KeyLease AuditLog::TenantLog::record_key_of(const CheckpointSigner& signer) const {
+  return signer.derive_key("tenantai/audit/record-auth/v1\n" + origin_for(tenant_));
 }
 
 void AuditLog::TenantLog::load_policy() {
@@ -71,8 +75,14 @@ void AuditLog::TenantLog::set_policy(WitnessPolicy policy) {
                                                 std::to_string(policy_.witnesses.size()) + " witnesses");
   }
   if (!policy_.witnesses.empty() && policy_.quorum == 0) policy_.quorum = policy_.witnesses.size();
-  published_.reset();
+  witness_verifiers_.clear();
+  for (const auto& witness : policy_.witnesses) witness_verifiers_.push_back(witness->verifier());
   startup_checked_ = false;
+  derive_published();
+}
+
+void AuditLog::TenantLog::derive_published() {
+  published_.reset();
   for (const auto& cp : checkpoints_) {
     if (witnessed() && cosigned_by_quorum(cp.note)) published_ = cp;
   }
@@ -80,9 +90,7 @@ void AuditLog::TenantLog::set_policy(WitnessPolicy policy) {
 }
 
 bool AuditLog::TenantLog::cosigned_by_quorum(std::string_view note) const {
-  std::vector<CosignatureVerifier> verifiers;
-  for (const auto& witness : policy_.witnesses) verifiers.push_back(witness->verifier());
-  return verify_cosignatures(note, verifiers, policy_.quorum).ok();
+  return verify_cosignatures(note, witness_verifiers_, policy_.quorum).ok();
 }
 
 void AuditLog::TenantLog::recover() {
@@ -131,14 +139,11 @@ void AuditLog::TenantLog::load_checkpoints() {
   checkpoints_ = std::move(chain->checkpoints);
   rotations_ = std::move(chain->rotations);
   rotation_at_ = std::move(chain->rotation_at);
-  for (const auto& cp : checkpoints_) {
-    if (witnessed() && cosigned_by_quorum(cp.note)) published_ = cp;
-  }
+  derive_published();
   if (!rotations_.empty() && rotations_.back().new_key != signer_->verifier_key()) {
     throw Error(ErrorCode::Tampered, streams_->checkpoints_name() + " of tenant \"" + tenant_.str() +
                                          "\": its last key rotation names another key than the log's signer");
   }
-  if (published_) witness_sizes_.assign(policy_.witnesses.size(), published_->size);
   find_key_to_link();
   if (stored.torn) streams_->truncate_checkpoints(stored.notes.size());
   if (!checkpoints_.empty()) {
@@ -266,7 +271,7 @@ void AuditLog::TenantLog::rotate_signer(std::shared_ptr<const CheckpointSigner> 
   rotation_at_.push_back(checkpoints_.size());
   rotations_.push_back(std::move(rotation));
   signer_ = std::move(next);
-  record_key_ = signer_->derive_key("tenantai/audit/record-auth/v1\n" + origin_for(tenant_));
+  record_key_ = record_key_of(*signer_);
 }
 
 const Checkpoint& AuditLog::TenantLog::checkpoint() {

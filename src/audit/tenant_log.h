@@ -111,6 +111,11 @@ class AuditLog::TenantLog {
  private:
   void load_keys();
   void load_policy();
+  // The published checkpoint (newest with a quorum of cosignatures) and the witnesses' sizes, from
+  // the stored checkpoints.
+  void derive_published();
+  // The key of this log's record authenticators under `signer`.
+  crypto::KeyLease record_key_of(const CheckpointSigner& signer) const;
   // Whether `note` carries the policy's quorum of valid cosignatures.
   bool cosigned_by_quorum(std::string_view note) const;
   void recover();
@@ -141,6 +146,7 @@ class AuditLog::TenantLog {
   std::optional<crypto::KeyLease> record_key_;  // authenticates this log's records (from signer_)
   std::vector<bool> authentic_;                 // per stored record, found while recovering
   WitnessPolicy policy_;
+  std::vector<CosignatureVerifier> witness_verifiers_;  // of policy_, parsed once
   std::optional<Checkpoint> published_;          // newest checkpoint with a quorum of cosignatures
   std::vector<std::uint64_t> witness_sizes_;     // per witness: size it is believed to hold
   bool startup_checked_ = false;                 // the witnesses saw this log's newest checkpoint

@@ -107,13 +107,12 @@ Result<std::vector<Checkpoint>> verify_checkpoint_notes(const std::vector<std::s
   auto chain = verify_checkpoint_chain(notes, origin_for(tenant), trusted);  // follows key rotations
   if (!chain) return chain.error();
   std::vector<Checkpoint> out;
-  for (auto& checkpoint : chain->checkpoints) {
-    Result<Checkpoint> cp = std::move(checkpoint);
-    if (!out.empty() && cp->size < out.back().size) {
+  for (auto& cp : chain->checkpoints) {
+    if (!out.empty() && cp.size < out.back().size) {
       return tampered("checkpoint " + std::to_string(out.size()) + " shrinks the log from " +
-                      std::to_string(out.back().size) + " to " + std::to_string(cp->size));
+                      std::to_string(out.back().size) + " to " + std::to_string(cp.size));
     }
-    out.push_back(std::move(cp).value());
+    out.push_back(std::move(cp));
   }
   return out;
 }
